@@ -1,0 +1,79 @@
+// Package scheduler is the I/O-free heart of Berth's Sokovan-style
+// scheduler: given a snapshot of one resource group (pending sessions,
+// agents, owners' usage) and a Policy, it returns a Plan. It touches no
+// database, Valkey or Wasm runtime; manager wires those in.
+//
+//	pending ──► validators (Go) ──► policy (Wasm: order + pick agent) ──► re-check (Go) ──► Plan
+//
+// The re-check makes a buggy or hostile policy harmless: a pick that names
+// an unknown session or agent, places a session twice, or overcommits an
+// agent is dropped with a reason.
+package scheduler
+
+import (
+	"context"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+)
+
+// Input is a snapshot of one resource group.
+type Input struct {
+	Group string
+	// Config is the policy's configuration string (built-in policies read
+	// e.g. "sequencer=drf,selector=dispersed"); empty for most uploads.
+	Config  string
+	Pending []Pending
+	Agents  []Agent
+	// Usage is each owner's resources held by running sessions, by owner ID.
+	Usage map[string]api.Resources
+	// Cursor is the round-robin position carried from the last pass.
+	Cursor int
+	Now    time.Time
+}
+
+// Pending is a session waiting to be placed.
+type Pending struct {
+	ID        string
+	OwnerID   string
+	Priority  int
+	CreatedAt time.Time
+	Request   api.Resources
+}
+
+// Agent is an ALIVE agent of the group.
+type Agent struct {
+	ID       string
+	Capacity api.Resources
+	Used     api.Resources
+	Sessions int
+}
+
+// Placement is one re-checked pick: start SessionID on AgentID.
+type Placement struct {
+	SessionID string
+	AgentID   string
+	Request   api.Resources
+}
+
+// Dropped is a pick the re-check refused.
+type Dropped struct {
+	SessionID string
+	AgentID   string
+	Reason    string
+}
+
+// Plan is the outcome of one pass.
+type Plan struct {
+	// Placements are the picks to commit, in the policy's order.
+	Placements []Placement
+	// Waiting maps each session that stays PENDING to the reason, for its
+	// status_info (e.g. "no agent has 64 CPU free (largest free: 2)").
+	Waiting map[string]string
+	// Dropped lists picks the policy made that failed the re-check.
+	Dropped []Dropped
+	// Cursor is the round-robin position to carry to the next pass.
+	Cursor int
+	// DecideTime is the time spent inside the policy.
+	DecideTime time.Duration
+}
