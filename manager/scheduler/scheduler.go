@@ -15,7 +15,15 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/policies/abi"
 )
+
+// Policy orders pending sessions and picks an agent for each, in one call
+// for the whole batch. The Wasm host's *host.Module and native.Policy
+// satisfy it.
+type Policy interface {
+	Decide(ctx context.Context, in *abi.Batch) (*abi.Decision, error)
+}
 
 // Input is a snapshot of one resource group.
 type Input struct {
