@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// agentCommands are `berth agent ls` (plain `berth agent` runs the agent).
+func agentCommands() []cliCommand {
+	return []cliCommand{
+		{name: "agent ls", synopsis: "agent ls", about: "List the agents with capacity, usage and state.", run: runAgentLs},
+	}
+}
+
+// runAgentLs runs `berth agent ls`.
+func runAgentLs(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := f.nargs(0, 0, ""); err != nil {
+		return err
+	}
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	as, err := cl.ListAgents(ctx)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return printJSON(c.stdout, as)
+	}
+	now := time.Now()
+	t := newCLITable(c.stdout, "ID", "GROUP", "STATUS", "ADDRESS", "CPU", "MEM", "GPU", "SESSIONS", "LAST_SEEN")
+	for _, a := range as {
+		t.row(a.ID, a.Group, a.Status, a.Address,
+			humanCPU(a.Used.CPU)+"/"+humanCPU(a.Capacity.CPU),
+			humanBytes(a.Used.Mem)+"/"+humanBytes(a.Capacity.Mem),
+			fmt.Sprintf("%d/%d", a.Used.GPU, a.Capacity.GPU),
+			strconv.Itoa(a.Sessions),
+			humanAge(a.LastSeen, now)+" ago")
+	}
+	return t.flush()
+}
