@@ -112,7 +112,7 @@ func (b *Bus) Consume(ctx context.Context, log *slog.Logger, stream, group, cons
 				log.Error("dropping stream message after 3 tries", "stream", stream, "id", e.ID, "err", err)
 			}
 			delete(tries, e.ID)
-			if err := b.c.Do(ctx, b.c.B().Xack().Key(stream).Group(group).Id(e.ID).Build()).Error(); err != nil && ctx.Err() == nil {
+			if err := b.c.Do(context.WithoutCancel(ctx), b.c.B().Xack().Key(stream).Group(group).Id(e.ID).Build()).Error(); err != nil {
 				log.Warn("acknowledging stream message", "stream", stream, "id", e.ID, "err", err)
 			}
 		}
