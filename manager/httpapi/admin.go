@@ -1,0 +1,223 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/manager/auth"
+	"github.com/berth-dev/berth/manager/database"
+)
+
+// MaxPolicySize bounds an uploaded policy module.
+const MaxPolicySize = 32 << 20
+
+var objectNameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
+
+func validObjectName(what, name string) error {
+	if !objectNameRe.MatchString(name) || strings.Contains(name, "--") {
+		return Errorf(http.StatusUnprocessableEntity, "invalid %s name %q: use 1-40 characters a-z, 0-9 and single '-', starting and ending with a letter or digit", what, name)
+	}
+	return nil
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, _ api.User) {
+	as, err := s.db.Agents(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if as == nil {
+		as = []api.Agent{}
+	}
+	reply(w, http.StatusOK, as)
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, _ api.User) {
+	gs, err := s.db.Groups(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, gs)
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, _ api.User) {
+	var req api.CreateGroupRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" {
+		problem(w, http.StatusUnprocessableEntity, "name is required")
+		return
+	}
+	if err := validObjectName("group", req.Name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	g, err := s.db.CreateGroup(r.Context(), req.Name, req.Description)
+	if errors.Is(err, database.ErrConflict) {
+		problem(w, http.StatusConflict, "group %q already exists", req.Name)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusCreated, g)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ api.User) {
+	us, err := s.db.Users(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, us)
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ api.User) {
+	var req api.CreateUserRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	req.Email = strings.TrimSpace(req.Email)
+	if req.Role == "" {
+		req.Role = api.RoleUser
+	}
+	switch {
+	case req.Email == "":
+		problem(w, http.StatusUnprocessableEntity, "email is required")
+		return
+	case !strings.Contains(req.Email, "@") || strings.ContainsAny(req.Email, " \t\n"):
+		problem(w, http.StatusUnprocessableEntity, "invalid email %q", req.Email)
+		return
+	case len(req.Password) < auth.MinPasswordLen:
+		problem(w, http.StatusUnprocessableEntity, "password is too short: use at least %d characters", auth.MinPasswordLen)
+		return
+	case req.Role != api.RoleUser && req.Role != api.RoleAdmin:
+		problem(w, http.StatusUnprocessableEntity, "invalid role %q: use user or admin", req.Role)
+		return
+	}
+	hash, err := auth.HashPassword(req.Password)
+	if err != nil {
+		problem(w, http.StatusUnprocessableEntity, "%v", err)
+		return
+	}
+	ak, sk := auth.NewKeypair()
+	u, err := s.db.CreateUser(r.Context(), database.NewUser{Email: req.Email, PasswordHash: hash, Role: req.Role, AccessKey: ak, SecretKey: sk})
+	if errors.Is(err, database.ErrConflict) {
+		problem(w, http.StatusConflict, "user %s already exists", req.Email)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusCreated, u)
+}
+
+func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, _ api.User) {
+	ps, err := s.ctl.Policies(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, ps)
+}
+
+func (s *Server) uploadPolicy(w http.ResponseWriter, r *http.Request, _ api.User) {
+	q := r.URL.Query()
+	name, kind := strings.TrimSpace(q.Get("name")), strings.TrimSpace(q.Get("kind"))
+	if name == "" {
+		problem(w, http.StatusUnprocessableEntity, "query parameter name is required")
+		return
+	}
+	if err := validObjectName("policy", name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if kind == "" {
+		kind = api.PolicyScheduler
+	}
+	if kind != api.PolicyScheduler && kind != api.PolicyAuth {
+		problem(w, http.StatusUnprocessableEntity, "invalid policy kind %q: use scheduler or auth", kind)
+		return
+	}
+	wasm, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPolicySize))
+	var big *http.MaxBytesError
+	if errors.As(err, &big) {
+		problem(w, http.StatusRequestEntityTooLarge, "policy module is larger than %d bytes", big.Limit)
+		return
+	}
+	if err != nil {
+		problem(w, http.StatusBadRequest, "reading policy module: %v", err)
+		return
+	}
+	if len(wasm) == 0 {
+		problem(w, http.StatusUnprocessableEntity, "request body is empty: send the Wasm module")
+		return
+	}
+	p, err := s.ctl.UploadPolicy(r.Context(), name, kind, wasm)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusCreated, p)
+}
+
+type groupBody struct {
+	Group string `json:"group"`
+}
+
+func (s *Server) readGroup(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var b groupBody
+	if !decode(w, r, &b) {
+		return "", false
+	}
+	if strings.TrimSpace(b.Group) == "" {
+		problem(w, http.StatusUnprocessableEntity, "group is required")
+		return "", false
+	}
+	return strings.TrimSpace(b.Group), true
+}
+
+func (s *Server) activatePolicy(w http.ResponseWriter, r *http.Request, _ api.User) {
+	group, ok := s.readGroup(w, r)
+	if !ok {
+		return
+	}
+	g, err := s.ctl.ActivatePolicy(r.Context(), r.PathValue("name"), group)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ctl.Wake()
+	reply(w, http.StatusOK, g)
+}
+
+func (s *Server) dryRunPolicy(w http.ResponseWriter, r *http.Request, _ api.User) {
+	group, ok := s.readGroup(w, r)
+	if !ok {
+		return
+	}
+	d, err := s.ctl.DryRun(r.Context(), r.PathValue("name"), group)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, d)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	h, ok := s.ctl.Health(r.Context())
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	reply(w, status, h)
+}
