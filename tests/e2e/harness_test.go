@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -26,6 +27,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
 	if testing.Short() {
 		fmt.Println("e2e: skipped in -short mode")
 		os.Exit(0)
@@ -66,7 +68,11 @@ type stack struct {
 	done     chan error
 	out      *bytes.Buffer
 	admin    struct {
-		Endpoint, Email, Password, AccessKey, SecretKey string
+		Endpoint  string `json:"endpoint"`
+		Email     string `json:"email"`
+		Password  string `json:"password"`
+		AccessKey string `json:"access_key"`
+		SecretKey string `json:"secret_key"`
 	}
 }
 
