@@ -19,8 +19,11 @@ func sessionCommands() []cliCommand {
 		{
 			name: "session create",
 			synopsis: "session create --image IMG [--name N] [--type interactive|batch|inference] [--group G]\n" +
-				"             [--cpu C] [--mem M] [--gpu G] [--env K=V]... [--mount FOLDER[:PATH]]... [--wait] [-- CMD ARGS...]",
+				"             [--cpu C] [--mem M] [--gpu G] [--env K=V]... [--mount FOLDER[:PATH]]... [--priority P]\n" +
+				"             [--starts-at TIME|DURATION] [--depends-on S]... [--wait] [-- CMD ARGS...]",
 			about: "Enqueue a session; a trailing command after -- is its startup command.\n" +
+				"--starts-at reserves a start time for a batch session (RFC 3339, or a delay such as 10m);\n" +
+				"--depends-on waits until session S ended with SUCCESS (cancelled if S fails).\n" +
 				"With --wait, follow it until it runs (batch sessions: until it ends), printing each status\n" +
 				"change on stderr; exit non-zero if it ends in ERROR or CANCELLED.",
 			run: runSessionCreate,
@@ -41,7 +44,7 @@ func sessionCommands() []cliCommand {
 
 // runSessionCreate runs `berth session create`.
 func runSessionCreate(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
-	var env, mounts cliStringList
+	var env, mounts, deps cliStringList
 	image := f.fs.String("image", "", "container image (required)")
 	name := f.fs.String("name", "", "session name (default: generated)")
 	typ := f.fs.String("type", "", "interactive, batch or inference (default interactive)")
@@ -52,6 +55,8 @@ func runSessionCreate(ctx context.Context, c *cli, f *cmdFlags, args []string) e
 	priority := f.fs.Int("priority", 0, "scheduling priority (higher first)")
 	f.fs.Var(&env, "env", "environment variable K=V (repeatable)")
 	f.fs.Var(&mounts, "mount", "storage folder to mount, FOLDER[:PATH] (repeatable)")
+	startsAt := f.fs.String("starts-at", "", "batch sessions: reserved start, RFC 3339 time or a delay like 10m")
+	f.fs.Var(&deps, "depends-on", "session (ID, prefix or name) that must end with SUCCESS first (repeatable)")
 	wait := f.fs.Bool("wait", false, "wait until the session runs (batch: ends)")
 	if err := f.parse(args); err != nil {
 		return err
@@ -64,6 +69,19 @@ func runSessionCreate(ctx context.Context, c *cli, f *cmdFlags, args []string) e
 		return err
 	}
 	req.Priority = *priority
+	if *startsAt != "" {
+		t, err := parseStartsAt(*startsAt, time.Now())
+		if err != nil {
+			return f.usageErr("--starts-at: %v", err)
+		}
+		req.StartsAt = &t
+	}
+	for _, d := range deps {
+		if strings.TrimSpace(d) == "" {
+			return f.usageErr("--depends-on must not be empty")
+		}
+	}
+	req.DependsOn = deps
 	cl, err := c.client(f)
 	if err != nil {
 		return err
@@ -100,6 +118,19 @@ func runSessionCreate(ctx context.Context, c *cli, f *cmdFlags, args []string) e
 		fmt.Fprintln(c.stdout, describeSession(final))
 	}
 	return sessionOutcome(final)
+}
+
+// parseStartsAt reads --starts-at: an RFC 3339 time, or a non-negative
+// delay from now such as 10m or 1h30m.
+func parseStartsAt(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%q: want an RFC 3339 time (2026-01-02T15:04:05Z) or a delay such as 10m", v)
+	}
+	return now.Add(d).Truncate(time.Second), nil
 }
 
 // sessionRequest builds a CreateSessionRequest from the create flags.
@@ -183,6 +214,15 @@ func (p *statusPrinter) print(s api.Session) {
 	if len(s.History) == 0 {
 		p.line(string(s.Status), s.StatusInfo)
 		return
+	}
+	if p.seen == 0 && p.lastStatus != "" {
+		// The first answer had no history: skip what was already shown.
+		for i := len(s.History) - 1; i >= 0; i-- {
+			if string(s.History[i].Status) == p.lastStatus {
+				p.seen = i + 1
+				break
+			}
+		}
 	}
 	for ; p.seen < len(s.History); p.seen++ {
 		h := s.History[p.seen]
@@ -296,6 +336,12 @@ func runSessionInfo(ctx context.Context, c *cli, f *cmdFlags, args []string) err
 	field("Resources", humanResources(s.Resources))
 	if s.Priority != 0 {
 		field("Priority", strconv.Itoa(s.Priority))
+	}
+	if s.StartsAt != nil {
+		field("Starts at", humanTime(*s.StartsAt))
+	}
+	for _, d := range s.DependsOn {
+		field("Depends on", d)
 	}
 	field("Created", humanTime(s.CreatedAt))
 	if s.StartedAt != nil {
