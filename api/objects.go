@@ -110,6 +110,38 @@ const (
 	PolicyAuth      = "auth"
 )
 
+// ResourcePolicy limits what one user's sessions may use; a nil limit is
+// unlimited. Every user has one (the row "default" unless an admin set
+// another).
+type ResourcePolicy struct {
+	Name string `json:"name"`
+	// MaxCPU (cores), MaxMem (bytes) and MaxGPU bound the sum of the
+	// requests of the user's placed, not yet ended sessions (the total
+	// resource slots).
+	MaxCPU *float64 `json:"max_cpu,omitempty"`
+	MaxMem *int64   `json:"max_mem,omitempty"`
+	MaxGPU *int     `json:"max_gpu,omitempty"`
+	// MaxConcurrentSessions bounds the user's placed, not yet ended
+	// sessions; more stay PENDING.
+	MaxConcurrentSessions *int `json:"max_concurrent_sessions,omitempty"`
+	// MaxPendingSessions bounds the user's PENDING sessions; creating one
+	// more is refused with 429.
+	MaxPendingSessions *int `json:"max_pending_sessions,omitempty"`
+}
+
+// PolicyEvent is sent on GET /api/v1/events as "event: policy" when a
+// resource group's scheduling policy fails and the group falls back to
+// another one, or when it works again.
+type PolicyEvent struct {
+	Group  string `json:"group"`
+	Policy string `json:"policy"` // the group's active policy
+	// Fallback is the policy that ran instead (empty when it recovered).
+	Fallback string    `json:"fallback,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Note     string    `json:"note"` // as shown in `policy ls` and `group ls`
+	At       time.Time `json:"at"`
+}
+
 // Problem is an RFC 9457 problem+json error body.
 type Problem struct {
 	Type   string `json:"type,omitempty"`

@@ -104,6 +104,12 @@ type Session struct {
 	// Result is set for batch sessions: UNDEFINED until the command exits.
 	Result   string `json:"result,omitempty"`
 	ExitCode *int   `json:"exit_code,omitempty"`
+	// StartsAt is the reserved start time: the session stays PENDING
+	// until then (batch sessions).
+	StartsAt *time.Time `json:"starts_at,omitempty"`
+	// DependsOn lists the IDs of the sessions that must end with SUCCESS
+	// before this one may start.
+	DependsOn []string `json:"depends_on,omitempty"`
 	// History lists every status change with its reason, oldest first
 	// (filled by `session info`, omitted from lists).
 	History []StatusChange `json:"history,omitempty"`
@@ -127,6 +133,13 @@ type CreateSessionRequest struct {
 	Command   []string          `json:"command,omitempty"`
 	Mounts    []string          `json:"mounts,omitempty"`
 	Priority  int               `json:"priority,omitempty"`
+	// StartsAt reserves a start time for a batch session: it stays PENDING
+	// ("reserved to start at ...") until then.
+	StartsAt *time.Time `json:"starts_at,omitempty"`
+	// DependsOn names sessions (ID, 8-hex prefix or name) that must be
+	// TERMINATED with result SUCCESS first; if one fails, this session is
+	// CANCELLED.
+	DependsOn []string `json:"depends_on,omitempty"`
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)

@@ -55,6 +55,9 @@ type Config struct {
 	PolicyCacheDir string
 	// PolicyDeadline bounds one policy call (default: the host's, 2s).
 	PolicyDeadline time.Duration
+	// PolicyMemoryPages caps a policy instance's linear memory in 64 KiB
+	// pages (default: the host's, 256 MiB).
+	PolicyMemoryPages uint32
 }
 
 // BootstrapAdmin is the first account, created when the database has none.
@@ -119,6 +122,7 @@ type Manager struct {
 
 	mu      sync.Mutex
 	modules map[string]scheduler.Policy // compiled policies by module hash
+	backoff *backoff
 }
 
 // New connects to PostgreSQL (applying migrations) and Valkey, creates
@@ -128,7 +132,7 @@ func New(ctx context.Context, log *slog.Logger, cfg Config) (*Manager, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("configuring manager: %w", err)
 	}
-	m := &Manager{cfg: cfg, log: log, wake: make(chan struct{}, 1), modules: map[string]scheduler.Policy{}}
+	m := &Manager{cfg: cfg, log: log, wake: make(chan struct{}, 1), modules: map[string]scheduler.Policy{}, backoff: newBackoff()}
 	var err error
 	if m.db, err = database.Open(ctx, log, cfg.PostgresURL); err != nil {
 		return nil, err
@@ -145,7 +149,8 @@ func New(ctx context.Context, log *slog.Logger, cfg Config) (*Manager, error) {
 		m.db.Close()
 		return nil, err
 	}
-	if m.host, err = host.New(ctx, host.Options{CacheDir: cfg.PolicyCacheDir, Deadline: cfg.PolicyDeadline}); err != nil {
+	if m.host, err = host.New(ctx, host.Options{CacheDir: cfg.PolicyCacheDir, Deadline: cfg.PolicyDeadline,
+		MemoryLimitPages: cfg.PolicyMemoryPages}); err != nil {
 		m.bus.Close()
 		m.db.Close()
 		return nil, fmt.Errorf("starting policy host: %w", err)

@@ -38,12 +38,11 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 
 // env is a running manager with a real PostgreSQL and Valkey.
 type env struct {
-	t      *testing.T
-	ctx    context.Context
-	srv    *httptest.Server
-	bus    *bus.Bus
-	admin  *client.Client
-	public string
+	t     *testing.T
+	ctx   context.Context
+	srv   *httptest.Server
+	bus   *bus.Bus
+	admin *client.Client
 }
 
 func start(t *testing.T, opts ...func(*manager.Config)) *env {
@@ -380,7 +379,7 @@ func TestRESTErrors(t *testing.T) {
 	if status, _, p, _ := e.raw("PUT", "/api/v1/sessions", "", nil); status != 405 {
 		t.Errorf("wrong method: %d %+v", status, p)
 	}
-	status, _, _, resp = e.raw("GET", "/api/v1/health", "", nil)
+	status, _, _, _ = e.raw("GET", "/api/v1/health", "", nil)
 	if status != 503 {
 		t.Errorf("health without agents: %d", status)
 	}

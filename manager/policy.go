@@ -127,6 +127,7 @@ func (m *Manager) UploadPolicy(ctx context.Context, name, kind string, wasm []by
 	if err != nil {
 		return api.Policy{}, err
 	}
+	m.backoff.forget(name)
 	m.log.Info("stored policy", "name", name, "kind", kind, "version", p.Version, "hash", p.Hash)
 	return p, nil
 }
@@ -141,6 +142,7 @@ func (m *Manager) ActivatePolicy(ctx context.Context, name, group string) (api.G
 	if err != nil {
 		return api.Group{}, err
 	}
+	m.backoff.reset(group)
 	m.log.Info("activated policy", "policy", name, "group", group, "fallback", g.FallbackPolicy)
 	return g, nil
 }

@@ -94,23 +94,63 @@ func (m *Manager) decide(ctx context.Context, snap database.Snapshot) (database.
 	if err != nil {
 		return database.Outcome{}, err
 	}
-	out := database.Outcome{Waiting: plan.Waiting, Cursor: plan.Cursor}
+	m.logDropped(g.Name, used.name, plan.Dropped)
+	out := outcome(plan, used.name)
+	if note := used.note; note != g.PolicyNote {
+		out.PolicyNote = &note
+	}
+	return out, nil
+}
+
+// logDropped logs the picks the re-check refused (the first few, then a
+// count): they are the policy's bugs.
+func (m *Manager) logDropped(group, policy string, dropped []scheduler.Dropped) {
+	const most = 5
+	for i, d := range dropped {
+		if i == most {
+			m.log.Warn("more picks dropped", "group", group, "policy", policy, "count", len(dropped)-most)
+			break
+		}
+		m.log.Warn("policy pick dropped by the re-check", "group", group, "policy", policy, "session", d.SessionID,
+			"agent", d.AgentID, "reason", d.Reason)
+	}
+}
+
+// Decider returns the decide function of a scheduling pass that runs one
+// policy without fallback, for database.DB.SchedulePass; name is the
+// policy's name for status reasons, config its config string. If plan is
+// not nil it receives the plan (e.g. for its DecideTime). It is the pass
+// the manager runs, minus the fallback, for benchmarks and tools.
+func Decider(p scheduler.Policy, name, config string, plan *scheduler.Plan) func(context.Context, database.Snapshot) (database.Outcome, error) {
+	return func(ctx context.Context, snap database.Snapshot) (database.Outcome, error) {
+		pl, err := scheduler.Schedule(ctx, p, input(snap, config))
+		if err != nil {
+			return database.Outcome{}, fmt.Errorf("policy %s: %w", name, err)
+		}
+		if plan != nil {
+			*plan = pl
+		}
+		return outcome(pl, name), nil
+	}
+}
+
+// outcome turns a plan made by policy into what SchedulePass commits.
+func outcome(plan scheduler.Plan, policy string) database.Outcome {
+	out := database.Outcome{Waiting: plan.Waiting, Cancelled: plan.Cancelled, Cursor: plan.Cursor,
+		Placements: make([]database.Placement, 0, len(plan.Placements))}
 	if out.Waiting == nil {
 		out.Waiting = map[string]string{}
 	}
 	for _, p := range plan.Placements {
 		out.Placements = append(out.Placements, database.Placement{SessionID: p.SessionID, AgentID: p.AgentID, Request: p.Request,
-			Info: fmt.Sprintf("placed on agent %s by policy %s", p.AgentID, used.name)})
+			Info: "placed on agent " + p.AgentID + " by policy " + policy})
 	}
 	for _, d := range plan.Dropped {
-		if _, ok := out.Waiting[d.SessionID]; !ok {
-			out.Waiting[d.SessionID] = fmt.Sprintf("policy %s picked agent %s, refused: %s", used.name, d.AgentID, d.Reason)
+		if _, ok := out.Waiting[d.SessionID]; !ok && d.SessionID != "" {
+			out.Waiting[d.SessionID] = fmt.Sprintf("policy %s picked agent %s, refused: %s", policy, d.AgentID, d.Reason)
 		}
 	}
-	if note := used.note; note != g.PolicyNote {
-		out.PolicyNote = &note
-	}
-	return out, nil
+	return out
 }
 
 // usedPolicy says which policy a pass ran and the note to record.
@@ -120,8 +160,10 @@ type usedPolicy struct {
 }
 
 // planWithFallback runs the group's policy; if it fails (load, trap,
-// deadline, garbage) it logs, and runs the fallback, then the default
-// built-in.
+// deadline, garbage) it logs, publishes a policy event, and runs the
+// fallback, then the default built-in. A policy that failed is skipped
+// for a growing number of passes (backoff) until it is activated or
+// uploaded again.
 func (m *Manager) planWithFallback(ctx context.Context, snap database.Snapshot) (usedPolicy, scheduler.Plan, error) {
 	g := snap.Group
 	tries := []string{g.Policy}
@@ -132,12 +174,32 @@ func (m *Manager) planWithFallback(ctx context.Context, snap database.Snapshot) 
 		tries = append(tries, builtin.Default)
 	}
 	var firstErr error
+	note := ""
+	fresh := false // the active policy failed in this very pass
+	if f, ok := m.backoff.skip(g.Name, g.Policy); ok && len(tries) > 1 {
+		tries, firstErr, note = tries[1:], errors.New(f.err), f.note
+		if note == "" {
+			note = g.PolicyNote
+		}
+	}
 	for _, name := range tries {
 		plan, err := m.plan(ctx, name, snap)
 		if err == nil {
-			u := usedPolicy{name: name}
-			if firstErr != nil {
-				u.note = fmt.Sprintf("fell back from %s to %s: %v", g.Policy, name, firstErr)
+			u := usedPolicy{name: name, note: note}
+			switch {
+			case name == g.Policy:
+				if m.backoff.succeeded(g.Name, name) {
+					m.log.Info("scheduling policy works again", "group", g.Name, "policy", name)
+					m.events.PublishPolicy(api.PolicyEvent{Group: g.Name, Policy: name, At: time.Now()})
+				}
+			case fresh:
+				skip := m.backoff.failed(g.Name, g.Policy, firstErr)
+				u.note = fmt.Sprintf("fell back from %s to %s: %v (retrying %s after %d passes)", g.Policy, name, firstErr, g.Policy, skip)
+				m.backoff.setNote(g.Name, u.note)
+				m.log.Warn("scheduling policy failed; group falls back", "group", g.Name, "policy", g.Policy, "fallback", name,
+					"err", firstErr, "skip_passes", skip)
+				m.events.PublishPolicy(api.PolicyEvent{Group: g.Name, Policy: g.Policy, Fallback: name, Error: firstErr.Error(),
+					Note: u.note, At: time.Now()})
 			}
 			return u, plan, nil
 		}
@@ -146,8 +208,13 @@ func (m *Manager) planWithFallback(ctx context.Context, snap database.Snapshot) 
 		}
 		m.log.Warn("scheduling policy failed", "group", g.Name, "policy", name, "err", err)
 		if firstErr == nil {
-			firstErr = err
+			firstErr, fresh = err, name == g.Policy
 		}
+	}
+	if fresh {
+		m.backoff.failed(g.Name, g.Policy, firstErr)
+		m.events.PublishPolicy(api.PolicyEvent{Group: g.Name, Policy: g.Policy, Error: firstErr.Error(),
+			Note: "every policy failed", At: time.Now()})
 	}
 	return usedPolicy{}, scheduler.Plan{}, fmt.Errorf("every policy failed; first: %w", firstErr)
 }
@@ -167,13 +234,26 @@ func (m *Manager) plan(ctx context.Context, name string, snap database.Snapshot)
 
 // input converts a database snapshot to the scheduler's input.
 func input(s database.Snapshot, config string) scheduler.Input {
-	in := scheduler.Input{Group: s.Group.Name, Config: config, Usage: s.Usage, Cursor: s.Group.Cursor, Now: s.Now}
+	in := scheduler.Input{Group: s.Group.Name, Config: config, Usage: s.Usage, Cursor: s.Group.Cursor, Now: s.Now,
+		Pending: make([]scheduler.Pending, 0, len(s.Pending)), Agents: make([]scheduler.Agent, 0, len(s.Agents))}
 	for _, p := range s.Pending {
-		in.Pending = append(in.Pending, scheduler.Pending{ID: p.ID, OwnerID: p.OwnerID, Priority: p.Priority,
-			CreatedAt: p.CreatedAt, Request: p.Request})
+		in.Pending = append(in.Pending, scheduler.Pending{ID: p.ID, OwnerID: p.OwnerID, Owner: p.Owner, Priority: p.Priority,
+			CreatedAt: p.CreatedAt, Request: p.Request, StartsAt: p.StartsAt, DependsOn: p.DependsOn})
 	}
 	for _, a := range s.Agents {
 		in.Agents = append(in.Agents, scheduler.Agent{ID: a.ID, Capacity: a.Capacity, Used: a.Used, Sessions: a.Sessions})
+	}
+	if len(s.Owners) > 0 {
+		in.Owners = make(map[string]scheduler.Owner, len(s.Owners))
+		for id, o := range s.Owners {
+			in.Owners[id] = scheduler.Owner{Policy: o.Policy, Active: o.Active}
+		}
+	}
+	if len(s.Deps) > 0 {
+		in.Deps = make(map[string]scheduler.Dep, len(s.Deps))
+		for id, d := range s.Deps {
+			in.Deps[id] = scheduler.Dep{Name: d.Name, Type: d.Type, Status: d.Status, Result: d.Result}
+		}
 	}
 	return in
 }

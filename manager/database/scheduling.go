@@ -24,10 +24,15 @@ type PendingSession struct {
 	ID         string
 	Name       string
 	OwnerID    string
+	Owner      string // the owner's email
 	Priority   int
 	CreatedAt  time.Time
 	Request    api.Resources
 	StatusInfo string
+	// StartsAt is the reserved start time (zero: none).
+	StartsAt time.Time
+	// DependsOn are the IDs of the sessions it waits for.
+	DependsOn []string
 }
 
 // SchedAgent is an ALIVE agent as the scheduler sees it.
@@ -38,6 +43,21 @@ type SchedAgent struct {
 	Sessions int
 }
 
+// SchedOwner is the owner of a pending session: their resource policy and
+// how many placed, not yet ended sessions they have (in every group).
+type SchedOwner struct {
+	Policy api.ResourcePolicy
+	Active int
+}
+
+// SchedDep is a session that a pending session depends on.
+type SchedDep struct {
+	Name   string
+	Type   api.SessionType
+	Status api.SessionStatus
+	Result string
+}
+
 // Snapshot is one group's state for a scheduling pass.
 type Snapshot struct {
 	Group   GroupPolicy
@@ -45,7 +65,11 @@ type Snapshot struct {
 	Agents  []SchedAgent
 	// Usage is each owner's held resources, by owner ID.
 	Usage map[string]api.Resources
-	Now   time.Time
+	// Owners are the pending sessions' owners, by owner ID.
+	Owners map[string]SchedOwner
+	// Deps are the sessions the pending ones depend on, by ID.
+	Deps map[string]SchedDep
+	Now  time.Time
 }
 
 // Placement is a decision to start a session on an agent.
@@ -62,7 +86,9 @@ type Outcome struct {
 	Placements []Placement
 	// Waiting maps a session that stays PENDING to its reason.
 	Waiting map[string]string
-	Cursor  int
+	// Cancelled maps a session to cancel to its reason.
+	Cancelled map[string]string
+	Cursor    int
 	// PolicyNote, if not nil, replaces the group's policy note.
 	PolicyNote *string
 }
@@ -100,24 +126,33 @@ func loadSnapshot(ctx context.Context, q querier, group string) (Snapshot, error
 	if err != nil {
 		return Snapshot{}, notFound(err)
 	}
-	rows, err := q.Query(ctx, `SELECT id::text, name, owner_id::text, priority, created_at, cpu_milli, mem, gpu, status_info
-		FROM sessions WHERE status = 'PENDING' AND group_name = $1 ORDER BY created_at, id`, group)
+	rows, err := q.Query(ctx, `SELECT s.id::text, s.name, s.owner_id::text, u.email, s.priority, s.created_at,
+		s.cpu_milli, s.mem, s.gpu, s.status_info, s.starts_at, s.depends_on::text[]
+		FROM sessions s JOIN users u ON u.id = s.owner_id
+		WHERE s.status = 'PENDING' AND s.group_name = $1 ORDER BY s.created_at, s.id`, group)
 	if err != nil {
 		return Snapshot{}, err
 	}
 	s.Pending, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendingSession, error) {
 		var p PendingSession
 		var cpu int64
-		err := r.Scan(&p.ID, &p.Name, &p.OwnerID, &p.Priority, &p.CreatedAt, &cpu, &p.Request.Mem, &p.Request.GPU, &p.StatusInfo)
+		var startsAt *time.Time
+		err := r.Scan(&p.ID, &p.Name, &p.OwnerID, &p.Owner, &p.Priority, &p.CreatedAt, &cpu, &p.Request.Mem, &p.Request.GPU,
+			&p.StatusInfo, &startsAt, &p.DependsOn)
 		p.Request.CPU = float64(cpu) / 1000
+		if startsAt != nil {
+			p.StartsAt = *startsAt
+		}
 		return p, err
 	})
 	if err != nil {
 		return Snapshot{}, err
 	}
 	rows, err = q.Query(ctx, `SELECT a.id, a.cap_cpu_milli, a.cap_mem, a.cap_gpu, a.used_cpu_milli, a.used_mem, a.used_gpu,
-		(SELECT count(*) FROM sessions s WHERE s.agent_id = a.id AND s.holds_usage)
-		FROM agents a WHERE a.group_name = $1 AND a.status = 'ALIVE' ORDER BY a.id`, group)
+		coalesce(c.n, 0)
+		FROM agents a LEFT JOIN (SELECT agent_id, count(*) AS n FROM sessions WHERE holds_usage GROUP BY agent_id) c
+		ON c.agent_id = a.id
+		WHERE a.group_name = $1 AND a.status = 'ALIVE' ORDER BY a.id`, group)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -131,24 +166,73 @@ func loadSnapshot(ctx context.Context, q querier, group string) (Snapshot, error
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s.Usage, err = userUsage(ctx, q)
-	if err != nil {
+	if s.Usage, err = userUsage(ctx, q); err != nil {
+		return Snapshot{}, err
+	}
+	if len(s.Pending) == 0 {
+		return s, nil
+	}
+	if s.Owners, err = pendingOwners(ctx, q, group); err != nil {
+		return Snapshot{}, err
+	}
+	if s.Deps, err = pendingDeps(ctx, q, group); err != nil {
 		return Snapshot{}, err
 	}
 	return s, nil
 }
 
+// pendingOwners loads the resource policies and live session counts of
+// the owners of group's pending sessions.
+func pendingOwners(ctx context.Context, q querier, group string) (map[string]SchedOwner, error) {
+	rows, err := q.Query(ctx, `SELECT `+resourcePolicyCols+`, u.id::text,
+		(SELECT count(*) FROM sessions x WHERE x.owner_id = u.id AND x.status IN ('SCHEDULED', 'PREPARING', 'RUNNING', 'TERMINATING'))
+		FROM users u JOIN resource_policies rp ON rp.name = u.resource_policy
+		WHERE u.id IN (SELECT owner_id FROM sessions WHERE status = 'PENDING' AND group_name = $1)`, group)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]SchedOwner{}
+	for rows.Next() {
+		var id string
+		var o SchedOwner
+		if o.Policy, err = scanResourcePolicy(rows, &id, &o.Active); err != nil {
+			return nil, err
+		}
+		out[id] = o
+	}
+	return out, rows.Err()
+}
+
+// pendingDeps loads the sessions that group's pending sessions depend on.
+func pendingDeps(ctx context.Context, q querier, group string) (map[string]SchedDep, error) {
+	rows, err := q.Query(ctx, `SELECT d.id::text, d.name, d.type, d.status, d.result FROM sessions d
+		WHERE d.id IN (SELECT unnest(depends_on) FROM sessions WHERE status = 'PENDING' AND group_name = $1 AND depends_on <> '{}')`, group)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]SchedDep{}
+	for rows.Next() {
+		var id string
+		var d SchedDep
+		if err := rows.Scan(&id, &d.Name, &d.Type, &d.Status, &d.Result); err != nil {
+			return nil, err
+		}
+		out[id] = d
+	}
+	return out, rows.Err()
+}
+
 // SchedulePass runs one scheduling pass for group in one transaction that
 // holds the group's advisory lock (ErrGroupBusy if another manager has it):
-// it loads the snapshot, asks decide, and commits the outcome. Each
-// placement is re-checked against the locked agent row (ALIVE, same group,
-// enough free); one that no longer fits stays PENDING. Placed sessions
-// become SCHEDULED with their agent's usage raised. It returns the placed
-// sessions.
+// it loads the snapshot, asks decide, and commits the outcome in a few
+// batched statements (commitTx). It returns the placed sessions, in the
+// outcome's order.
 func (db *DB) SchedulePass(ctx context.Context, group string, decide func(context.Context, Snapshot) (Outcome, error)) ([]Record, error) {
-	var placed, changed []Record
+	var c committed
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		placed, changed = nil, nil
+		c = committed{}
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('berth:schedule:' || $1))`, group).Scan(&ok); err != nil {
 			return err
@@ -167,48 +251,8 @@ func (db *DB) SchedulePass(ctx context.Context, group string, decide func(contex
 		if err != nil {
 			return err
 		}
-		waiting := map[string]string{}
-		for id, why := range out.Waiting {
-			waiting[id] = why
-		}
-		for _, p := range out.Placements {
-			if why, err := placeTx(ctx, tx, group, p); errors.Is(err, errNotPending) {
-				continue
-			} else if err != nil {
-				return err
-			} else if why != "" {
-				waiting[p.SessionID] = why
-				continue
-			}
-			rec, err := transitionTx(ctx, tx, p.SessionID, api.StatusScheduled, p.Info, Update{})
-			if err != nil {
-				return fmt.Errorf("placing session %s: %w", p.SessionID, err)
-			}
-			placed = append(placed, rec)
-		}
-		for _, p := range snap.Pending {
-			why, ok := waiting[p.ID]
-			if !ok || why == "" || why == p.StatusInfo {
-				continue
-			}
-			if _, err := tx.Exec(ctx, `UPDATE sessions SET status_info = $2 WHERE id::text = $1 AND status = 'PENDING'`, p.ID, why); err != nil {
-				return err
-			}
-			rec, err := loadTx(ctx, tx, p.ID)
-			if err != nil {
-				return err
-			}
-			changed = append(changed, rec)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE resource_groups SET rr_cursor = $2 WHERE name = $1`, group, out.Cursor); err != nil {
-			return err
-		}
-		if out.PolicyNote != nil {
-			if _, err := tx.Exec(ctx, `UPDATE resource_groups SET policy_note = $2 WHERE name = $1`, group, *out.PolicyNote); err != nil {
-				return err
-			}
-		}
-		return nil
+		c, err = commitTx(ctx, tx, snap, out)
+		return err
 	})
 	if errors.Is(err, ErrGroupBusy) {
 		return nil, ErrGroupBusy
@@ -216,51 +260,11 @@ func (db *DB) SchedulePass(ctx context.Context, group string, decide func(contex
 	if err != nil {
 		return nil, fmt.Errorf("scheduling group %s: %w", group, err)
 	}
-	for _, r := range append(placed, changed...) {
+	for _, r := range c.placed {
 		db.notify(r.Session)
 	}
-	return placed, nil
-}
-
-var errNotPending = errors.New("session is no longer pending")
-
-// placeTx locks the agent and the session and, if the placement still
-// fits, marks the session as holding usage on the agent and raises the
-// agent's usage. It returns a reason when the placement no longer fits.
-func placeTx(ctx context.Context, tx pgx.Tx, group string, p Placement) (string, error) {
-	var status, agentGroup string
-	var capCPU, capMem, usedCPU, usedMem int64
-	var capGPU, usedGPU int
-	err := tx.QueryRow(ctx, `SELECT status, group_name, cap_cpu_milli, cap_mem, cap_gpu, used_cpu_milli, used_mem, used_gpu
-		FROM agents WHERE id = $1 FOR UPDATE`, p.AgentID).
-		Scan(&status, &agentGroup, &capCPU, &capMem, &capGPU, &usedCPU, &usedMem, &usedGPU)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Sprintf("agent %s is unknown", p.AgentID), nil
+	for _, r := range c.changed {
+		db.notify(r.Session)
 	}
-	if err != nil {
-		return "", err
-	}
-	if status != api.AgentAlive || agentGroup != group {
-		return fmt.Sprintf("agent %s is no longer available in group %s", p.AgentID, group), nil
-	}
-	var sessStatus string
-	var cpu, mem int64
-	var gpu int
-	err = tx.QueryRow(ctx, `SELECT status, cpu_milli, mem, gpu FROM sessions WHERE id::text = $1 FOR UPDATE`, p.SessionID).
-		Scan(&sessStatus, &cpu, &mem, &gpu)
-	if err != nil {
-		return "", notFound(err)
-	}
-	if sessStatus != string(api.StatusPending) {
-		return "", errNotPending // changed meanwhile, e.g. cancelled
-	}
-	if usedCPU+cpu > capCPU || usedMem+mem > capMem || usedGPU+gpu > capGPU {
-		return fmt.Sprintf("agent %s no longer has room for the request", p.AgentID), nil
-	}
-	if _, err := tx.Exec(ctx, `UPDATE agents SET used_cpu_milli = used_cpu_milli + $2, used_mem = used_mem + $3,
-		used_gpu = used_gpu + $4 WHERE id = $1`, p.AgentID, cpu, mem, gpu); err != nil {
-		return "", err
-	}
-	_, err = tx.Exec(ctx, `UPDATE sessions SET agent_id = $2, holds_usage = true WHERE id::text = $1`, p.SessionID, p.AgentID)
-	return "", err
+	return c.placed, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/google/uuid"
@@ -36,15 +37,30 @@ type NewSession struct {
 	Command   []string
 	Mounts    []string
 	Priority  int
+	// StartsAt is the reserved start time (nil: none).
+	StartsAt *time.Time
+	// DependsOn are the IDs of the sessions it waits for.
+	DependsOn []string
 }
 
 // ErrUnknownGroup is returned by CreateSession for a group that does not
 // exist.
 var ErrUnknownGroup = errors.New("unknown resource group")
 
+// Errors of CreateSession when the owner's resource policy refuses a
+// session; the wrapping error's text names the limit.
+var (
+	// ErrPendingLimit: the owner has max_pending_sessions PENDING already.
+	ErrPendingLimit = errors.New("too many pending sessions")
+	// ErrOverPolicy: the request alone exceeds the owner's total resource
+	// slots, so it could never start.
+	ErrOverPolicy = errors.New("request exceeds the resource policy")
+)
+
 // CreateSession inserts a PENDING session ("enqueued") with its first
 // history row. A live session of the same name and owner gives
-// ErrConflict; an unknown group ErrUnknownGroup.
+// ErrConflict; an unknown group ErrUnknownGroup; the owner's resource
+// policy ErrPendingLimit or ErrOverPolicy.
 func (db *DB) CreateSession(ctx context.Context, ns NewSession) (Record, error) {
 	id := uuid.NewString()
 	env, _ := json.Marshal(orEmptyMap(ns.Env))
@@ -63,11 +79,15 @@ func (db *DB) CreateSession(ctx context.Context, ns NewSession) (Record, error) 
 		if !ok {
 			return fmt.Errorf("%w %q", ErrUnknownGroup, ns.Group)
 		}
+		if err := checkPolicyTx(ctx, tx, ns); err != nil {
+			return err
+		}
+		deps := orEmpty(ns.DependsOn)
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, name, owner_id, image, type, group_name, status, status_info,
-			cpu_milli, mem, gpu, env, command, mounts, priority, result)
-			VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 'enqueued', $7, $8, $9, $10, $11, $12, $13, $14)`,
+			cpu_milli, mem, gpu, env, command, mounts, priority, result, starts_at, depends_on)
+			VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 'enqueued', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::text[]::uuid[])`,
 			id, ns.Name, ns.OwnerID, ns.Image, string(ns.Type), ns.Group,
-			ns.Resources.CPUMilli(), ns.Resources.Mem, ns.Resources.GPU, env, cmd, mounts, ns.Priority, result)
+			ns.Resources.CPUMilli(), ns.Resources.Mem, ns.Resources.GPU, env, cmd, mounts, ns.Priority, result, ns.StartsAt, deps)
 		if err != nil {
 			return err
 		}
@@ -103,7 +123,8 @@ func orEmptyMap(m map[string]string) map[string]string {
 
 const sessionCols = `s.id::text, s.name, u.email, s.owner_id::text, s.image, s.type, s.group_name, s.status,
 	s.status_info, s.agent_id, s.cpu_milli, s.mem, s.gpu, s.env, s.command, s.mounts, s.priority,
-	s.created_at, s.started_at, s.ended_at, s.result, s.exit_code, s.container_id, s.apps, s.ports, s.logs_tail`
+	s.created_at, s.started_at, s.ended_at, s.result, s.exit_code, s.container_id, s.apps, s.ports, s.logs_tail,
+	s.starts_at, s.depends_on::text[]`
 
 const sessionFrom = ` FROM sessions s JOIN users u ON u.id = s.owner_id `
 
@@ -113,7 +134,8 @@ func scanSession(row pgx.Row) (Record, error) {
 	var env, cmd, mounts, apps, ports []byte
 	err := row.Scan(&r.ID, &r.Name, &r.Owner, &r.OwnerID, &r.Image, &r.Type, &r.Group, &r.Status,
 		&r.StatusInfo, &r.Agent, &cpu, &r.Resources.Mem, &r.Resources.GPU, &env, &cmd, &mounts, &r.Priority,
-		&r.CreatedAt, &r.StartedAt, &r.EndedAt, &r.Result, &r.ExitCode, &r.ContainerID, &apps, &ports, &r.LogsTail)
+		&r.CreatedAt, &r.StartedAt, &r.EndedAt, &r.Result, &r.ExitCode, &r.ContainerID, &apps, &ports, &r.LogsTail,
+		&r.StartsAt, &r.DependsOn)
 	if err != nil {
 		return Record{}, notFound(err)
 	}
@@ -128,6 +150,9 @@ func scanSession(row pgx.Row) (Record, error) {
 	}
 	if len(r.Env) == 0 {
 		r.Env = nil
+	}
+	if len(r.DependsOn) == 0 {
+		r.DependsOn = nil
 	}
 	return r, nil
 }

@@ -15,6 +15,24 @@ import (
 // MaxPolicySize bounds an uploaded policy module.
 const MaxPolicySize = 32 << 20
 
+// limitBody answers 413 for a body larger than limit before anything
+// reads it (authentication hashes the body), and bounds what is read when
+// the length is not announced.
+func limitBody(limit int64, what string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			w.Header().Set("Connection", "close")
+			problem(w, http.StatusRequestEntityTooLarge, "%s is too large: %d bytes; the limit is %d bytes (%d MiB)",
+				what, r.ContentLength, limit, limit>>20)
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		h(w, r)
+	}
+}
+
 var objectNameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
 
 func validObjectName(what, name string) error {
@@ -121,6 +139,64 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ api.User) 
 	reply(w, http.StatusCreated, u)
 }
 
+func (s *Server) getUserPolicy(w http.ResponseWriter, r *http.Request, _ api.User) {
+	p, err := s.db.UserResourcePolicy(r.Context(), r.PathValue("email"))
+	if errors.Is(err, database.ErrNotFound) {
+		problem(w, http.StatusNotFound, "no user %s", r.PathValue("email"))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, p)
+}
+
+// setUserPolicy stores the body's limits under its name (creating or
+// replacing that resource policy; empty: the user's own) and assigns it to
+// the user.
+func (s *Server) setUserPolicy(w http.ResponseWriter, r *http.Request, _ api.User) {
+	var p api.ResourcePolicy
+	if !decode(w, r, &p) {
+		return
+	}
+	p.Name = strings.TrimSpace(p.Name)
+	if p.Name != "" {
+		if err := validObjectName("resource policy", p.Name); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	switch {
+	case p.MaxCPU != nil && *p.MaxCPU < 0:
+		problem(w, http.StatusUnprocessableEntity, "max_cpu must not be negative")
+		return
+	case p.MaxMem != nil && *p.MaxMem < 0:
+		problem(w, http.StatusUnprocessableEntity, "max_mem must not be negative")
+		return
+	case p.MaxGPU != nil && *p.MaxGPU < 0:
+		problem(w, http.StatusUnprocessableEntity, "max_gpu must not be negative")
+		return
+	case p.MaxConcurrentSessions != nil && *p.MaxConcurrentSessions < 0:
+		problem(w, http.StatusUnprocessableEntity, "max_concurrent_sessions must not be negative")
+		return
+	case p.MaxPendingSessions != nil && *p.MaxPendingSessions < 0:
+		problem(w, http.StatusUnprocessableEntity, "max_pending_sessions must not be negative")
+		return
+	}
+	out, err := s.db.SetUserResourcePolicy(r.Context(), r.PathValue("email"), p)
+	if errors.Is(err, database.ErrNotFound) {
+		problem(w, http.StatusNotFound, "no user %s", r.PathValue("email"))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ctl.Wake() // a raised limit may let sessions start
+	reply(w, http.StatusOK, out)
+}
+
 func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, _ api.User) {
 	ps, err := s.ctl.Policies(r.Context())
 	if err != nil {
@@ -151,7 +227,7 @@ func (s *Server) uploadPolicy(w http.ResponseWriter, r *http.Request, _ api.User
 	wasm, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPolicySize))
 	var big *http.MaxBytesError
 	if errors.As(err, &big) {
-		problem(w, http.StatusRequestEntityTooLarge, "policy module is larger than %d bytes", big.Limit)
+		problem(w, http.StatusRequestEntityTooLarge, "policy module is too large: the limit is %d bytes (%d MiB)", big.Limit, big.Limit>>20)
 		return
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -71,6 +72,10 @@ func (s *Server) authSigned(r *http.Request) (api.User, int, string) {
 		return api.User{}, http.StatusInternalServerError, "looking up access key failed"
 	}
 	if err := signing.Verify(r, secret, s.now()); err != nil {
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			return api.User{}, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is too large: the limit is %d bytes (%d MiB)", big.Limit, big.Limit>>20)
+		}
 		return api.User{}, http.StatusUnauthorized, err.Error()
 	}
 	return u, 0, ""

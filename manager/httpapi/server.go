@@ -125,8 +125,10 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+p+"/groups", s.admin(s.createGroup))
 	m.HandleFunc("GET "+p+"/users", s.admin(s.listUsers))
 	m.HandleFunc("POST "+p+"/users", s.admin(s.createUser))
+	m.HandleFunc("GET "+p+"/users/{email}/policy", s.admin(s.getUserPolicy))
+	m.HandleFunc("PUT "+p+"/users/{email}/policy", s.admin(s.setUserPolicy))
 	m.HandleFunc("GET "+p+"/policies", s.user(s.listPolicies))
-	m.HandleFunc("POST "+p+"/policies", s.admin(s.uploadPolicy))
+	m.HandleFunc("POST "+p+"/policies", limitBody(MaxPolicySize, "policy module", s.admin(s.uploadPolicy)))
 	m.HandleFunc("POST "+p+"/policies/{name}/activate", s.admin(s.activatePolicy))
 	m.HandleFunc("POST "+p+"/policies/{name}/dryrun", s.admin(s.dryRunPolicy))
 	m.HandleFunc("GET "+p+"/health", s.health)
@@ -138,7 +140,7 @@ func (s *Server) routes() {
 // with other methods, else 404.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
 		if m == r.Method {
 			continue
 		}

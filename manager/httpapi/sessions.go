@@ -56,8 +56,18 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, u api.Use
 		s.fail(w, r, err)
 		return
 	}
+	if ns.DependsOn, err = s.dependencies(r, u, req.DependsOn); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	rec, err := s.db.CreateSession(r.Context(), ns)
 	switch {
+	case errors.Is(err, database.ErrPendingLimit):
+		problem(w, http.StatusTooManyRequests, "%s", strings.TrimSuffix(err.Error(), ": "+database.ErrPendingLimit.Error()))
+		return
+	case errors.Is(err, database.ErrOverPolicy):
+		problem(w, http.StatusUnprocessableEntity, "%s", strings.TrimSuffix(err.Error(), ": "+database.ErrOverPolicy.Error()))
+		return
 	case errors.Is(err, database.ErrConflict):
 		problem(w, http.StatusConflict, "session name %q is already taken", ns.Name)
 		return
@@ -71,6 +81,36 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, u api.Use
 	s.ctl.Wake()
 	w.Header().Set("Location", Prefix+"/sessions/"+rec.ID)
 	reply(w, http.StatusCreated, rec.Session)
+}
+
+// MaxDependencies bounds a session's depends_on list.
+const MaxDependencies = 32
+
+// dependencies resolves depends_on references (ID, 8-hex prefix or name)
+// to session IDs the user may see, without duplicates.
+func (s *Server) dependencies(r *http.Request, u api.User, refs []string) ([]string, error) {
+	if len(refs) > MaxDependencies {
+		return nil, Errorf(http.StatusUnprocessableEntity, "depends_on lists %d sessions; at most %d are allowed", len(refs), MaxDependencies)
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		if strings.TrimSpace(ref) == "" {
+			return nil, Errorf(http.StatusUnprocessableEntity, "depends_on has an empty session reference")
+		}
+		rec, err := s.db.ResolveSession(r.Context(), ref, u.ID, isAdmin(u))
+		if errors.Is(err, database.ErrNotFound) {
+			return nil, Errorf(http.StatusUnprocessableEntity, "unknown dependency %q: no such session", ref)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !seen[rec.ID] {
+			seen[rec.ID] = true
+			ids = append(ids, rec.ID)
+		}
+	}
+	return ids, nil
 }
 
 // newSession validates a create request and fills in the defaults.
@@ -122,6 +162,13 @@ func newSession(req api.CreateSessionRequest, owner string) (database.NewSession
 	}
 	if ns.Priority < 0 || ns.Priority > 100 {
 		return bad("priority %d is outside 0-100", ns.Priority)
+	}
+	if req.StartsAt != nil {
+		if ns.Type != api.TypeBatch {
+			return bad("starts_at is only for batch sessions (this one is %s)", ns.Type)
+		}
+		t := req.StartsAt.UTC()
+		ns.StartsAt = &t
 	}
 	for k := range ns.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

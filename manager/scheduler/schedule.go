@@ -20,16 +20,19 @@ const (
 // pass is one Schedule call's working state: the group snapshot in batch
 // order, with index maps back to IDs.
 type pass struct {
-	in      Input
-	agents  []Agent // sorted by ID; batch agent i is agents[i]
-	pending []int   // positions in in.Pending offered to the policy; batch session i
-	waiting map[string]string
-	batch   *abi.Batch
+	in        Input
+	agents    []Agent // sorted by ID; batch agent i is agents[i]
+	pending   []int   // positions in in.Pending offered to the policy; batch session i
+	waiting   map[string]string
+	cancelled map[string]string
+	ledger    *ledger
+	batch     *abi.Batch
 }
 
 // prepare runs the validators and builds the batch.
 func prepare(in Input) *pass {
-	p := &pass{in: in, waiting: make(map[string]string)}
+	p := &pass{in: in, waiting: make(map[string]string), cancelled: make(map[string]string)}
+	p.ledger = newLedger(&p.in)
 	p.agents = slices.Clone(in.Agents)
 	slices.SortFunc(p.agents, func(a, b Agent) int { return cmp.Compare(a.ID, b.ID) })
 
@@ -54,13 +57,34 @@ func prepare(in Input) *pass {
 		total = total.Add(capacity[i])
 	}
 	capAmounts, freeAmounts := newAmounts(capacity, false), newAmounts(free, true)
+	rank := make(map[string]int) // each owner's pending sessions seen so far
+	seen := make(map[string]bool, len(order))
 	for _, i := range order {
 		s := &in.Pending[i]
-		if _, dup := p.waiting[s.ID]; dup {
+		if seen[s.ID] {
 			continue
 		}
+		seen[s.ID] = true
 		req := ToABI(s.Request)
 		reason := invalid(req)
+		if reason == "" {
+			cancel, wait := depResult(&p.in, s)
+			if cancel != "" {
+				p.cancelled[s.ID] = cancel
+				continue
+			}
+			reason = wait
+		}
+		if reason == "" {
+			reason = reserved(in.Now, s)
+		}
+		if reason == "" {
+			reason = p.ledger.pendingLimit(s, rank[s.OwnerID])
+		}
+		rank[s.OwnerID]++
+		if reason == "" {
+			reason = p.ledger.limit(s, req)
+		}
 		if reason == "" && len(p.agents) == 0 {
 			reason = "no ALIVE agent in group " + in.Group
 		}
@@ -137,7 +161,7 @@ func BuildBatch(in Input) *abi.Batch { return prepare(in).batch }
 // can fall back to another policy.
 func Schedule(ctx context.Context, p Policy, in Input) (Plan, error) {
 	ps := prepare(in)
-	plan := Plan{Waiting: ps.waiting, Cursor: in.Cursor}
+	plan := Plan{Waiting: ps.waiting, Cancelled: ps.cancelled, Cursor: in.Cursor}
 	if len(ps.pending) == 0 {
 		return plan, nil
 	}
@@ -162,6 +186,7 @@ func (ps *pass) recheck(plan *Plan, d *abi.Decision) {
 	}
 	placedOn := make([]int, len(ps.pending)) // agent index + 1, 0 = not placed
 	dropped := make(map[string]string)
+	limited := make(map[string]string) // picks refused by the owner's resource policy
 	for _, pk := range d.Picks {
 		if int(pk.Session) >= len(ps.pending) {
 			plan.Dropped = append(plan.Dropped, Dropped{Reason: "unknown session index " + strconv.FormatUint(uint64(pk.Session), 10)})
@@ -181,6 +206,10 @@ func (ps *pass) recheck(plan *Plan, d *abi.Decision) {
 			continue
 		}
 		req := ps.batch.Sessions[pk.Session].Request
+		if why := ps.ledger.limit(s, req); why != "" {
+			limited[s.ID] = why
+			continue
+		}
 		if f := free[pk.Agent]; !req.Fits(f) {
 			reason := "does not fit agent " + a + ": needs " + describeABI(req) + "; has " + describeABI(f) + " free"
 			plan.Dropped = append(plan.Dropped, Dropped{SessionID: s.ID, AgentID: a, Reason: reason})
@@ -189,7 +218,9 @@ func (ps *pass) recheck(plan *Plan, d *abi.Decision) {
 		}
 		free[pk.Agent] = free[pk.Agent].Sub(req)
 		placedOn[pk.Session] = int(pk.Agent) + 1
+		ps.ledger.place(s, req)
 		delete(dropped, s.ID)
+		delete(limited, s.ID)
 		plan.Placements = append(plan.Placements, Placement{SessionID: s.ID, AgentID: a, Request: s.Request})
 	}
 	left := newAmounts(free, true)
@@ -198,6 +229,10 @@ func (ps *pass) recheck(plan *Plan, d *abi.Decision) {
 			continue
 		}
 		s := &ps.in.Pending[i]
+		if why, ok := limited[s.ID]; ok {
+			plan.Waiting[s.ID] = why
+			continue
+		}
 		switch reason, ok := dropped[s.ID]; {
 		case ok:
 			plan.Waiting[s.ID] = "waiting: the policy's pick was dropped: " + reason

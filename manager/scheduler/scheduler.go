@@ -5,9 +5,14 @@
 //
 //	pending ──► validators (Go) ──► policy (Wasm: order + pick agent) ──► re-check (Go) ──► Plan
 //
-// The re-check makes a buggy or hostile policy harmless: a pick that names
-// an unknown session or agent, places a session twice, or overcommits an
-// agent is dropped with a reason.
+// The validators (validate.go) keep a session PENDING, with the reason,
+// while its owner's resource policy, its reserved start time or its
+// dependencies forbid it to start; a session whose dependency failed is
+// cancelled. The re-check makes a buggy or hostile policy harmless: a pick
+// that names an unknown session or agent, places a session twice, or
+// overcommits an agent is dropped with a reason; a pick that would take
+// its owner past a limit of the resource policy stays PENDING. See
+// README.md for the whole pass.
 package scheduler
 
 import (
@@ -33,8 +38,15 @@ type Input struct {
 	Config  string
 	Pending []Pending
 	Agents  []Agent
-	// Usage is each owner's resources held by running sessions, by owner ID.
+	// Usage is each owner's resources held by placed, not yet ended
+	// sessions (in every group), by owner ID.
 	Usage map[string]api.Resources
+	// Owners holds each owner's resource policy and session count, by
+	// owner ID; an owner not listed is unlimited.
+	Owners map[string]Owner
+	// Deps is the state of every session a pending session depends on, by
+	// session ID; a dependency missing here no longer exists.
+	Deps map[string]Dep
 	// Cursor is the round-robin position carried from the last pass.
 	Cursor int
 	Now    time.Time
@@ -47,6 +59,29 @@ type Pending struct {
 	Priority  int
 	CreatedAt time.Time
 	Request   api.Resources
+	// Owner names the owner in waiting reasons (e.g. an email); OwnerID
+	// when empty.
+	Owner string
+	// StartsAt is the reserved start time; zero for none.
+	StartsAt time.Time
+	// DependsOn lists session IDs that must end with SUCCESS first.
+	DependsOn []string
+}
+
+// Owner is a session owner's resource policy and what they hold.
+type Owner struct {
+	Policy api.ResourcePolicy
+	// Active counts the owner's placed, not yet ended sessions (every
+	// group), for the concurrency limit.
+	Active int
+}
+
+// Dep is the state of a session that another one depends on.
+type Dep struct {
+	Name   string
+	Type   api.SessionType
+	Status api.SessionStatus
+	Result string
 }
 
 // Agent is an ALIVE agent of the group.
@@ -78,6 +113,9 @@ type Plan struct {
 	// Waiting maps each session that stays PENDING to the reason, for its
 	// status_info (e.g. "no agent has 64 CPU free (largest free: 2)").
 	Waiting map[string]string
+	// Cancelled maps each session to cancel to the reason (a dependency
+	// failed).
+	Cancelled map[string]string
 	// Dropped lists picks the policy made that failed the re-check.
 	Dropped []Dropped
 	// Cursor is the round-robin position to carry to the next pass.
