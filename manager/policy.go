@@ -171,29 +171,29 @@ func (m *Manager) checkPolicyAndGroup(ctx context.Context, name, group string) e
 
 // DryRun runs one pass of policy name on group's live state and reports
 // what it would do, committing nothing.
-func (m *Manager) DryRun(ctx context.Context, name, group string) (httpapi.DryRun, error) {
+func (m *Manager) DryRun(ctx context.Context, name, group string) (api.DryRun, error) {
 	if err := m.checkPolicyAndGroup(ctx, name, group); err != nil {
-		return httpapi.DryRun{}, err
+		return api.DryRun{}, err
 	}
 	snap, err := m.db.Snapshot(ctx, group)
 	if err != nil {
-		return httpapi.DryRun{}, err
+		return api.DryRun{}, err
 	}
 	start := time.Now()
 	plan, err := m.plan(ctx, name, snap)
 	if err != nil {
-		return httpapi.DryRun{}, httpapi.Errorf(http.StatusUnprocessableEntity, "policy %s failed after %s: %v", name, time.Since(start).Round(time.Millisecond), err)
+		return api.DryRun{}, httpapi.Errorf(http.StatusUnprocessableEntity, "policy %s failed after %s: %v", name, time.Since(start).Round(time.Millisecond), err)
 	}
-	out := httpapi.DryRun{Policy: name, Waiting: plan.Waiting, Placements: []httpapi.DryRunPlacement{},
+	out := api.DryRun{Policy: name, Waiting: plan.Waiting, Placements: []api.DryRunPlacement{},
 		DecideMS: float64(plan.DecideTime.Microseconds()) / 1000}
 	if out.Waiting == nil {
 		out.Waiting = map[string]string{}
 	}
 	for _, p := range plan.Placements {
-		out.Placements = append(out.Placements, httpapi.DryRunPlacement{SessionID: p.SessionID, AgentID: p.AgentID, Request: p.Request})
+		out.Placements = append(out.Placements, api.DryRunPlacement{SessionID: p.SessionID, AgentID: p.AgentID, Request: p.Request})
 	}
 	for _, d := range plan.Dropped {
-		out.Dropped = append(out.Dropped, httpapi.DryRunDropped{SessionID: d.SessionID, AgentID: d.AgentID, Reason: d.Reason})
+		out.Dropped = append(out.Dropped, api.DryRunDropped{SessionID: d.SessionID, AgentID: d.AgentID, Reason: d.Reason})
 	}
 	return out, nil
 }

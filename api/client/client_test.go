@@ -222,11 +222,11 @@ func TestEndpoints(t *testing.T) {
 				"waiting":    map[string]string{"s2": "no agent has 64 CPU free"},
 				"decide_ms":  0.25,
 			},
-			wantResult: DryRunResult{
-				Placements: []DryRunPlacement{{SessionID: "s1", AgentID: "a1", Request: api.Resources{CPU: 1, Mem: 1024}}},
+			wantResult: DryRunResult{DryRun: api.DryRun{
+				Placements: []api.DryRunPlacement{{SessionID: "s1", AgentID: "a1", Request: api.Resources{CPU: 1, Mem: 1024}}},
 				Waiting:    map[string]string{"s2": "no agent has 64 CPU free"},
 				DecideMS:   0.25,
-			},
+			}},
 		},
 	}
 	for _, tt := range tests {

@@ -147,35 +147,12 @@ func (c *Client) ActivatePolicy(ctx context.Context, name, group string) (api.Gr
 	return out, c.send(ctx, http.MethodPost, "/policies/"+ref(name)+"/activate", groupBody{group}, &out)
 }
 
-// DryRunResult is the answer of a policy dry run: what one scheduling pass
-// with the policy would do on the group's live state, without committing.
+// DryRunResult is the answer of a policy dry run, with the raw JSON the
+// API sent.
 type DryRunResult struct {
-	Placements []DryRunPlacement `json:"placements"`
-	// Waiting maps each session that would stay pending to the reason.
-	Waiting map[string]string `json:"waiting"`
-	// Dropped lists picks the re-check refused.
-	Dropped []DryRunDropped `json:"dropped,omitempty"`
-	// DecideMS is the time spent inside the policy, in milliseconds.
-	DecideMS float64 `json:"decide_ms"`
-	// Policy is the policy that ran; Error is set when it failed.
-	Policy string `json:"policy,omitempty"`
-	Error  string `json:"error,omitempty"`
+	api.DryRun
 	// Raw is the answer exactly as the API sent it.
 	Raw json.RawMessage `json:"-"`
-}
-
-// DryRunPlacement is one placement of a dry run.
-type DryRunPlacement struct {
-	SessionID string        `json:"session_id"`
-	AgentID   string        `json:"agent_id"`
-	Request   api.Resources `json:"request"`
-}
-
-// DryRunDropped is one pick of a dry run that the re-check refused.
-type DryRunDropped struct {
-	SessionID string `json:"session_id"`
-	AgentID   string `json:"agent_id"`
-	Reason    string `json:"reason"`
 }
 
 // DryRun runs policy name once on group's live state without committing

@@ -37,31 +37,6 @@ type Config struct {
 	PortMode bool
 }
 
-// DryRun is the answer of a policy dry run.
-type DryRun struct {
-	Placements []DryRunPlacement `json:"placements"`
-	Waiting    map[string]string `json:"waiting"`
-	Dropped    []DryRunDropped   `json:"dropped,omitempty"`
-	DecideMS   float64           `json:"decide_ms"`
-	// Policy is the policy that ran; Error is set when it failed.
-	Policy string `json:"policy"`
-	Error  string `json:"error,omitempty"`
-}
-
-// DryRunPlacement is one placement of a dry run.
-type DryRunPlacement struct {
-	SessionID string        `json:"session_id"`
-	AgentID   string        `json:"agent_id"`
-	Request   api.Resources `json:"request"`
-}
-
-// DryRunDropped is a pick of a dry run that the re-check refused.
-type DryRunDropped struct {
-	SessionID string `json:"session_id"`
-	AgentID   string `json:"agent_id"`
-	Reason    string `json:"reason"`
-}
-
 // Control is what the handlers ask of the rest of the manager.
 type Control interface {
 	// Wake asks the scheduler for a pass soon.
@@ -80,7 +55,7 @@ type Control interface {
 	ActivatePolicy(ctx context.Context, name, group string) (api.Group, error)
 	// DryRun runs one pass with a policy on a group's live state without
 	// committing.
-	DryRun(ctx context.Context, name, group string) (DryRun, error)
+	DryRun(ctx context.Context, name, group string) (api.DryRun, error)
 }
 
 // Server is the REST API.
@@ -102,8 +77,18 @@ func New(log *slog.Logger, db *database.DB, ctl Control, events *Broker, cfg Con
 	return s
 }
 
+// MaxBody bounds every request body but a policy upload's
+// (MaxPolicySize): authentication reads and hashes the whole body.
+const MaxBody = 1 << 20
+
 // ServeHTTP serves the API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/policies" {
+		s.mux.ServeHTTP(w, r) // the route bounds its own body
+		return
+	}
+	limitBody(MaxBody, "request body", s.mux.ServeHTTP)(w, r)
+}
 
 func (s *Server) routes() {
 	p := Prefix
