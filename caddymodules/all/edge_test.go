@@ -26,8 +26,9 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/api/apptoken"
 	"github.com/berth-dev/berth/bus"
+	"github.com/berth-dev/berth/bus/bustest"
 	_ "github.com/berth-dev/berth/caddymodules/all"
-	"github.com/berth-dev/berth/caddymodules/internal/valkeytest"
+	"github.com/berth-dev/berth/internal/testnet"
 )
 
 const secretHex = "8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -132,7 +133,7 @@ type env struct {
 // redis-server, a stand-in manager and a test app.
 func startEdge(t *testing.T) *env {
 	t.Helper()
-	vaddr := valkeytest.Start(t)
+	vaddr := bustest.StartRedis(t)
 	e := &env{app: &upstream{release: make(chan struct{})}, mgr: &manager{status: http.StatusOK}}
 	appSrv := httptest.NewServer(e.app)
 	t.Cleanup(appSrv.Close)
@@ -140,8 +141,8 @@ func startEdge(t *testing.T) *env {
 	mgrSrv := httptest.NewServer(e.mgr)
 	t.Cleanup(mgrSrv.Close)
 
-	e.edgePort = valkeytest.FreePort(t)
-	e.portFirst = valkeytest.FreePortRange(t, 3)
+	e.edgePort = testnet.FreePort(t)
+	e.portFirst = testnet.FreePortRange(t, 3)
 	var sites []string
 	for p := e.portFirst; p < e.portFirst+3; p++ {
 		sites = append(sites, "http://:"+strconv.Itoa(p))

@@ -10,7 +10,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/bus"
-	"github.com/berth-dev/berth/caddymodules/internal/valkeytest"
+	"github.com/berth-dev/berth/bus/bustest"
 )
 
 // eventually polls cond until it holds or 10 s pass.
@@ -26,7 +26,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestSync(t *testing.T) {
-	addr := valkeytest.Start(t)
+	addr := bustest.StartRedis(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b, err := bus.Dial(ctx, addr)
@@ -94,7 +94,7 @@ func TestSync(t *testing.T) {
 // TestSyncResync checks that changes whose pub/sub message was lost heal
 // by the periodic full resync.
 func TestSyncResync(t *testing.T) {
-	addr := valkeytest.Start(t)
+	addr := bustest.StartRedis(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b, err := bus.Dial(ctx, addr)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/testnet"
 )
 
 const buildTags = "remote,containers_image_openpgp,exclude_graphdriver_btrfs,exclude_graphdriver_devicemapper"
@@ -83,8 +85,8 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	_ = os.Chmod(v, 0o755)
-	base := freeRange(t, 5)
-	s := &stack{t: t, varDir: v, edgePort: freePort(t), mgrPort: freePort(t),
+	base := testnet.FreePortRange(t, 5)
+	s := &stack{t: t, varDir: v, edgePort: testnet.FreePort(t), mgrPort: testnet.FreePort(t),
 		appPorts: fmt.Sprintf("%d-%d", base, base+4), agentID: fmt.Sprintf("e2e-%d", time.Now().UnixNano()%1e9)}
 	t.Cleanup(func() {
 		s.stop()
@@ -231,34 +233,6 @@ func browser() *http.Client {
 			return d.DialContext(ctx, network, "127.0.0.1:"+port)
 		}},
 	}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func freeRange(t *testing.T, n int) int {
-	for base := 21000 + int(time.Now().UnixNano()%2000)*5; base < 40000; base += n {
-		ok := true
-		for p := base; p < base+n; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range")
-	return 0
 }
 
 func eventually(t *testing.T, limit time.Duration, what string, f func() error) {
