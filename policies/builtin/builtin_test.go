@@ -2,6 +2,9 @@ package builtin
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -42,5 +45,28 @@ func TestNamesAndConfig(t *testing.T) {
 func TestWasmEmbedded(t *testing.T) {
 	if !bytes.HasPrefix(Wasm, []byte("\x00asm")) {
 		t.Fatal("builtin.wasm is not a Wasm module; run build.sh")
+	}
+}
+
+// TestEmbeddedModuleIsCurrent rebuilds the guest the way build.sh does and
+// checks that the committed builtin.wasm is what the sources give (the
+// build is reproducible): run `make policies` after changing algo, sdk or
+// abi.
+func TestEmbeddedModuleIsCurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a Wasm module")
+	}
+	out := filepath.Join(t.TempDir(), "builtin.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "./guest")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the guest: %v\n%s", err, b)
+	}
+	fresh, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fresh, Wasm) {
+		t.Errorf("policies/builtin/builtin.wasm is stale (%d bytes committed, %d built): run `make policies` and commit it", len(Wasm), len(fresh))
 	}
 }
