@@ -91,7 +91,17 @@ async function showSessions(me) {
   $("#show-all").addEventListener("change", refresh);
   $("#create-form").addEventListener("submit", createSession);
   await refresh();
-  state.timer = setInterval(refresh, 2500);
+  // Live status: the manager pushes every session change as a server-sent
+  // event; a slow poll covers a dropped stream.
+  let pending = null;
+  const soon = () => { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 150); };
+  if (window.EventSource) {
+    const es = new EventSource("/api/v1/events");
+    es.addEventListener("session", soon);
+    es.addEventListener("policy", soon);
+    es.onopen = soon;
+  }
+  state.timer = setInterval(refresh, 10000);
 }
 
 async function createSession(ev) {
