@@ -121,12 +121,41 @@ func (s *Server) launchApp(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusConflict, "session %s is %s, not RUNNING", rec.Name, rec.Status)
 		return
 	}
-	open, err := s.openURL(label, u)
+	var open string
+	if p := r.URL.Query().Get("port"); p != "" {
+		// port-mapping mode: the token is good for that edge port only
+		open, err = s.portOpenURL(r, rec, app, p, u)
+	} else {
+		open, err = s.openURL(label, u)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, open, http.StatusFound)
+}
+
+// portOpenURL is the port-mapping URL of app with a fresh one-time token,
+// after checking that port really is that app's edge port.
+func (s *Server) portOpenURL(r *http.Request, rec database.Record, app, port string, u api.User) (string, error) {
+	n, err := strconv.Atoi(port)
+	if err != nil || !s.cfg.PortMode {
+		return "", Errorf(http.StatusBadRequest, "bad port %q: port-mapping mode is off or the port is not a number", port)
+	}
+	ports, err := s.db.SessionPorts(r.Context(), rec.ID)
+	if err != nil {
+		return "", err
+	}
+	if ports[app] != n {
+		return "", Errorf(http.StatusNotFound, "port %d is not app %s of session %s", n, app, rec.Name)
+	}
+	c := apptoken.New(apptoken.KindOpen, u.ID, isAdmin(u), "port:"+port, apptoken.OpenTTL, s.now())
+	tok, err := apptoken.Sign(s.cfg.Secret, c)
+	if err != nil {
+		return "", fmt.Errorf("minting app token: %w", err)
+	}
+	return fmt.Sprintf("%s://%s%s?%s=%s", s.appScheme(), net.JoinHostPort(s.publicHost(), port), apptoken.AuthPath,
+		apptoken.QueryParam, url.QueryEscape(tok)), nil
 }
 
 func hasApp(rec database.Record, app string) bool {

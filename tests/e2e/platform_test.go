@@ -79,8 +79,29 @@ func TestPlatform(t *testing.T) {
 			t.Errorf("a used open_url token was accepted again")
 		}
 	}
-	if app.PortURL != "" {
+	if app.PortURL == "" {
+		t.Errorf("app has no port_url: port-mapping mode should be on")
+	} else {
 		checkNoAccess(t, app.PortURL) // port-mapping mode is guarded the same way
+		// a browser logged in on the edge is let through via the launch redirect
+		pb := browser()
+		resp, err := pb.Post(fmt.Sprintf("http://localhost:%d/api/v1/auth/login", s.edgePort), "application/json",
+			strings.NewReader(`{"email":"`+s.admin.Email+`","password":"`+s.admin.Password+`"}`))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("browser login: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		req, _ := http.NewRequest("GET", app.PortURL, nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err = pb.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", app.PortURL, err)
+		}
+		pbody, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(pbody), "Hello from Berth") || !strings.HasPrefix(resp.Request.URL.String(), app.PortURL) {
+			t.Errorf("port_url through login: %d at %s: %.200s", resp.StatusCode, resp.Request.URL, pbody)
+		}
 	}
 
 	// 4. exec and logs
