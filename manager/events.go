@@ -200,7 +200,11 @@ func (m *Manager) onRemoved(ctx context.Context, rec database.Record, ev api.Eve
 	rel := database.Update{Release: true}
 	switch rec.Status {
 	case api.StatusTerminating:
-		out, err = m.db.Transition(ctx, rec.ID, api.StatusTerminated, fmt.Sprintf("container removed from agent %s", ev.AgentID), rel)
+		info := fmt.Sprintf("container removed from agent %s", ev.AgentID)
+		if rec.Type == api.TypeBatch && rec.ExitCode != nil {
+			info = fmt.Sprintf("command exited with code %d; container removed from agent %s", *rec.ExitCode, ev.AgentID)
+		}
+		out, err = m.db.Transition(ctx, rec.ID, api.StatusTerminated, info, rel)
 	case api.StatusScheduled, api.StatusPreparing, api.StatusRunning:
 		out, err = m.db.Transition(ctx, rec.ID, api.StatusError, fmt.Sprintf("container removed from agent %s unexpectedly", ev.AgentID), rel)
 	default:
