@@ -43,6 +43,8 @@ type env struct {
 	srv   *httptest.Server
 	bus   *bus.Bus
 	admin *client.Client
+	// pg and valkey are the servers this manager uses.
+	pg, valkey string
 }
 
 func start(t *testing.T, opts ...func(*manager.Config)) *env {
@@ -82,7 +84,8 @@ func start(t *testing.T, opts ...func(*manager.Config)) *env {
 		b.Close()
 		m.Close()
 	})
-	return &env{t: t, ctx: ctx, srv: srv, bus: b, admin: client.New(srv.URL, adminAK, adminSK, client.WithPollInterval(50*time.Millisecond))}
+	return &env{t: t, ctx: ctx, srv: srv, bus: b, pg: cfg.PostgresURL, valkey: cfg.ValkeyAddr,
+		admin: client.New(srv.URL, adminAK, adminSK, client.WithPollInterval(50*time.Millisecond))}
 }
 
 type testWriter struct{ t *testing.T }
