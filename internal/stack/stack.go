@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -114,6 +116,9 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	if _, err := os.Stat(cfg.Caddyfile); err != nil {
 		return fmt.Errorf("reading edge config: %w", err)
 	}
+	if err := preflight(cfg); err != nil {
+		return err
+	}
 	secret, err := secretHex(filepath.Join(cfg.Var, "secret"))
 	if err != nil {
 		return err
@@ -198,6 +203,52 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 	fmt.Println("berth up: stopping ...")
 	_ = os.Remove(filepath.Join(cfg.Var, "run", "up.pid"))
 	return nil
+}
+
+// preflight fails fast, with the flag to change, when a port the stack
+// must listen on is already taken.
+func preflight(cfg Config) error {
+	busy := func(port int) bool {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			return true
+		}
+		l.Close()
+		return false
+	}
+	if busy(cfg.EdgePort) {
+		return fmt.Errorf("port %d (the edge) is already in use: stop what holds it or pass --edge-port", cfg.EdgePort)
+	}
+	if busy(cfg.ManagerPort) {
+		return fmt.Errorf("port %d (the manager) is already in use: stop what holds it or pass --manager-port", cfg.ManagerPort)
+	}
+	first, last, err := portRange(cfg.AppPorts)
+	if err != nil {
+		return err
+	}
+	for p := first; p <= last; p++ {
+		if busy(p) {
+			return fmt.Errorf("port %d of the app port range %s is already in use: pass another --app-ports range", p, cfg.AppPorts)
+		}
+	}
+	return nil
+}
+
+// portRange parses "10200-10299"; "off" or "" gives an empty range.
+func portRange(s string) (int, int, error) {
+	if s == "" || s == "off" || s == "0" {
+		return 1, 0, nil
+	}
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		b = a
+	}
+	first, err1 := strconv.Atoi(a)
+	last, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || first < 1 || last > 65535 || first > last {
+		return 0, 0, fmt.Errorf("bad app port range %q: want FIRST-LAST, e.g. 10200-10299", s)
+	}
+	return first, last, nil
 }
 
 func waitHealthy(ctx context.Context, url string, limit time.Duration) error {
