@@ -206,3 +206,17 @@ func (c *Client) WaitSession(ctx context.Context, sessionRef string, until func(
 		}
 	}
 }
+
+// UserPolicy returns the resource policy (limits) of the user with email
+// (GET /users/{email}/policy; admin).
+func (c *Client) UserPolicy(ctx context.Context, email string) (api.ResourcePolicy, error) {
+	var out api.ResourcePolicy
+	return out, c.get(ctx, "/users/"+ref(email)+"/policy", nil, &out)
+}
+
+// SetUserPolicy sets the limits of the user's resource policy
+// (PUT /users/{email}/policy; admin).
+func (c *Client) SetUserPolicy(ctx context.Context, email string, p api.ResourcePolicy) (api.ResourcePolicy, error) {
+	var out api.ResourcePolicy
+	return out, c.send(ctx, http.MethodPut, "/users/"+ref(email)+"/policy", p, &out)
+}

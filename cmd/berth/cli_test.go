@@ -36,6 +36,8 @@ type fakeAPI struct {
 	lastCreate api.CreateSessionRequest
 	lastExec   api.ExecRequest
 	uploaded   []byte
+	policy     api.ResourcePolicy
+	lastPolicy *api.ResourcePolicy
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
@@ -72,6 +74,27 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 			return
 		}
 		answer(w, 201, api.User{ID: "u2", Email: req.Email, Role: req.Role, AccessKey: "AKnew", SecretKey: "SKnew"})
+	})
+	mux.HandleFunc("GET /api/v1/users/{email}/policy", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		answer(w, 200, f.policy)
+	})
+	mux.HandleFunc("PUT /api/v1/users/{email}/policy", func(w http.ResponseWriter, r *http.Request) {
+		var p api.ResourcePolicy
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			problem(w, 400, err.Error())
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		sent := p
+		f.lastPolicy = &sent
+		if p.Name == "" {
+			p.Name = "user:" + r.PathValue("email")
+		}
+		f.policy = p
+		answer(w, 200, p)
 	})
 	mux.HandleFunc("GET /api/v1/policies", func(w http.ResponseWriter, r *http.Request) {
 		answer(w, 200, []api.Policy{{Name: "fifo", Kind: "scheduler", Version: 1, Builtin: true, Groups: []string{"default"}}})
@@ -677,5 +700,33 @@ func TestRunEntryPoint(t *testing.T) {
 	stdout.Reset()
 	if code := run(context.Background(), nil, &stdout, &stderr); code != 2 {
 		t.Errorf("no arguments: code %d", code)
+	}
+}
+
+func TestUserPolicy(t *testing.T) {
+	f := newFakeAPI(t)
+	two := 2
+	f.policy = api.ResourcePolicy{Name: "default", MaxPendingSessions: &two}
+	r := runCLI(t, f, "", "user", "policy", "bob@example.com")
+	if r.code != 0 || !strings.Contains(r.stdout, "Max pending:     2") || f.lastPolicy != nil {
+		t.Fatalf("show: %d %q %q (put %v)", r.code, r.stdout, r.stderr, f.lastPolicy)
+	}
+	r = runCLI(t, f, "", "user", "policy", "bob@example.com", "--max-concurrent", "1", "--max-mem", "1g", "--max-pending", "unlimited", "--json")
+	if r.code != 0 {
+		t.Fatalf("set: %d %q", r.code, r.stderr)
+	}
+	var got api.ResourcePolicy
+	decodeOnly(t, r.stdout, &got)
+	p := f.lastPolicy
+	if p == nil || p.Name != "" || p.MaxConcurrentSessions == nil || *p.MaxConcurrentSessions != 1 ||
+		p.MaxMem == nil || *p.MaxMem != 1<<30 || p.MaxPendingSessions != nil || p.MaxCPU != nil {
+		t.Errorf("PUT body %+v: want the user's own policy with only the given limits changed", p)
+	}
+	if got.Name != "user:bob@example.com" {
+		t.Errorf("answer %+v", got)
+	}
+	r = runCLI(t, f, "", "user", "policy", "bob@example.com", "--max-cpu", "lots")
+	if r.code != 2 || !strings.Contains(r.stderr, "--max-cpu") {
+		t.Errorf("bad value: %d %q", r.code, r.stderr)
 	}
 }
