@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/api/client"
 	"strconv"
 	"time"
 )
@@ -16,32 +18,17 @@ func agentCommands() []cliCommand {
 
 // runAgentLs runs `berth agent ls`.
 func runAgentLs(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	if err := f.nargs(0, 0, ""); err != nil {
-		return err
-	}
-	cl, err := c.client(f)
-	if err != nil {
-		return err
-	}
-	as, err := cl.ListAgents(ctx)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, as)
-	}
-	now := time.Now()
-	t := newCLITable(c.stdout, "ID", "GROUP", "STATUS", "ADDRESS", "CPU", "MEM", "GPU", "SESSIONS", "LAST_SEEN")
-	for _, a := range as {
-		t.row(a.ID, a.Group, a.Status, a.Address,
-			humanCPU(a.Used.CPU)+"/"+humanCPU(a.Capacity.CPU),
-			humanBytes(a.Used.Mem)+"/"+humanBytes(a.Capacity.Mem),
-			fmt.Sprintf("%d/%d", a.Used.GPU, a.Capacity.GPU),
-			strconv.Itoa(a.Sessions),
-			humanAge(a.LastSeen, now)+" ago")
-	}
-	return t.flush()
+	return listing(ctx, c, f, args, (*client.Client).ListAgents, func(as []api.Agent) error {
+		now := time.Now()
+		t := newCLITable(c.stdout, "ID", "GROUP", "STATUS", "ADDRESS", "CPU", "MEM", "GPU", "SESSIONS", "LAST_SEEN")
+		for _, a := range as {
+			t.row(a.ID, a.Group, a.Status, a.Address,
+				humanCPU(a.Used.CPU)+"/"+humanCPU(a.Capacity.CPU),
+				humanBytes(a.Used.Mem)+"/"+humanBytes(a.Capacity.Mem),
+				fmt.Sprintf("%d/%d", a.Used.GPU, a.Capacity.GPU),
+				strconv.Itoa(a.Sessions),
+				humanAge(a.LastSeen, now)+" ago")
+		}
+		return t.flush()
+	})
 }

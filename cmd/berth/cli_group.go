@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/api/client"
 )
 
 // groupCommands are `berth group ...`.
@@ -43,27 +44,12 @@ func runGroupCreate(ctx context.Context, c *cli, f *cmdFlags, args []string) err
 
 // runGroupLs runs `berth group ls`.
 func runGroupLs(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	if err := f.nargs(0, 0, ""); err != nil {
-		return err
-	}
-	cl, err := c.client(f)
-	if err != nil {
-		return err
-	}
-	gs, err := cl.ListGroups(ctx)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, gs)
-	}
-	now := time.Now()
-	t := newCLITable(c.stdout, "NAME", "POLICY", "FALLBACK", "AGENTS", "AGE", "DESCRIPTION", "NOTE")
-	for _, g := range gs {
-		t.row(g.Name, g.Policy, g.FallbackPolicy, strconv.Itoa(g.Agents), humanAge(g.CreatedAt, now), g.Description, g.PolicyNote)
-	}
-	return t.flush()
+	return listing(ctx, c, f, args, (*client.Client).ListGroups, func(gs []api.Group) error {
+		now := time.Now()
+		t := newCLITable(c.stdout, "NAME", "POLICY", "FALLBACK", "AGENTS", "AGE", "DESCRIPTION", "NOTE")
+		for _, g := range gs {
+			t.row(g.Name, g.Policy, g.FallbackPolicy, strconv.Itoa(g.Agents), humanAge(g.CreatedAt, now), g.Description, g.PolicyNote)
+		}
+		return t.flush()
+	})
 }

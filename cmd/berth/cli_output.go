@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/berth-dev/berth/api/client"
 	"io"
 	"strconv"
 	"strings"
@@ -123,4 +125,28 @@ func truncateText(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// listing runs a command that takes no arguments and prints a collection:
+// as JSON with --json, else through table.
+func listing[T any](ctx context.Context, c *cli, f *cmdFlags, args []string,
+	fetch func(*client.Client, context.Context) ([]T, error), table func([]T) error) error {
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := f.nargs(0, 0, ""); err != nil {
+		return err
+	}
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	items, err := fetch(cl, ctx)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return printJSON(c.stdout, items)
+	}
+	return table(items)
 }

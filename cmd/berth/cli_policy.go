@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/api/client"
 )
 
 // policyCommands are `berth policy ...`.
@@ -77,33 +78,18 @@ func runPolicyUpload(ctx context.Context, c *cli, f *cmdFlags, args []string) er
 
 // runPolicyLs runs `berth policy ls`.
 func runPolicyLs(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	if err := f.nargs(0, 0, ""); err != nil {
-		return err
-	}
-	cl, err := c.client(f)
-	if err != nil {
-		return err
-	}
-	ps, err := cl.ListPolicies(ctx)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, ps)
-	}
-	t := newCLITable(c.stdout, "NAME", "KIND", "VERSION", "SIZE", "SHA256", "BUILTIN", "ACTIVE_IN", "NOTE")
-	for _, p := range ps {
-		builtin := ""
-		if p.Builtin {
-			builtin = "yes"
+	return listing(ctx, c, f, args, (*client.Client).ListPolicies, func(ps []api.Policy) error {
+		t := newCLITable(c.stdout, "NAME", "KIND", "VERSION", "SIZE", "SHA256", "BUILTIN", "ACTIVE_IN", "NOTE")
+		for _, p := range ps {
+			builtin := ""
+			if p.Builtin {
+				builtin = "yes"
+			}
+			t.row(p.Name, p.Kind, strconv.Itoa(p.Version), humanBytes(int64(p.Size)), truncateText(p.Hash, 13),
+				builtin, strings.Join(p.Groups, ","), p.Note)
 		}
-		t.row(p.Name, p.Kind, strconv.Itoa(p.Version), humanBytes(int64(p.Size)), truncateText(p.Hash, 13),
-			builtin, strings.Join(p.Groups, ","), p.Note)
-	}
-	return t.flush()
+		return t.flush()
+	})
 }
 
 // policyGroup parses `N --group G`.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/api/client"
 )
 
 // userCommands are `berth user ...`.
@@ -66,28 +67,13 @@ func runUserCreate(ctx context.Context, c *cli, f *cmdFlags, args []string) erro
 
 // runUserLs runs `berth user ls`.
 func runUserLs(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	if err := f.nargs(0, 0, ""); err != nil {
-		return err
-	}
-	cl, err := c.client(f)
-	if err != nil {
-		return err
-	}
-	us, err := cl.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, us)
-	}
-	t := newCLITable(c.stdout, "EMAIL", "ROLE", "ID", "ACCESS_KEY", "CREATED")
-	for _, u := range us {
-		t.row(u.Email, u.Role, u.ID, u.AccessKey, humanTime(u.CreatedAt))
-	}
-	return t.flush()
+	return listing(ctx, c, f, args, (*client.Client).ListUsers, func(us []api.User) error {
+		t := newCLITable(c.stdout, "EMAIL", "ROLE", "ID", "ACCESS_KEY", "CREATED")
+		for _, u := range us {
+			t.row(u.Email, u.Role, u.ID, u.AccessKey, humanTime(u.CreatedAt))
+		}
+		return t.flush()
+	})
 }
 
 // runUserPolicy runs `berth user policy`.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -33,6 +34,22 @@ func limitBody(limit int64, what string, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// listing answers a GET of a whole collection with what fetch returns
+// ([] rather than null when there is nothing).
+func listing[T any](s *Server, fetch func(context.Context) ([]T, error)) userHandler {
+	return func(w http.ResponseWriter, r *http.Request, _ api.User) {
+		items, err := fetch(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if items == nil {
+			items = []T{}
+		}
+		reply(w, http.StatusOK, items)
+	}
+}
+
 var objectNameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
 
 func validObjectName(what, name string) error {
@@ -40,27 +57,6 @@ func validObjectName(what, name string) error {
 		return Errorf(http.StatusUnprocessableEntity, "invalid %s name %q: use 1-40 characters a-z, 0-9 and single '-', starting and ending with a letter or digit", what, name)
 	}
 	return nil
-}
-
-func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, _ api.User) {
-	as, err := s.db.Agents(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if as == nil {
-		as = []api.Agent{}
-	}
-	reply(w, http.StatusOK, as)
-}
-
-func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, _ api.User) {
-	gs, err := s.db.Groups(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	reply(w, http.StatusOK, gs)
 }
 
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, _ api.User) {
@@ -87,15 +83,6 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, _ api.User)
 		return
 	}
 	reply(w, http.StatusCreated, g)
-}
-
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ api.User) {
-	us, err := s.db.Users(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	reply(w, http.StatusOK, us)
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, _ api.User) {
@@ -195,15 +182,6 @@ func (s *Server) setUserPolicy(w http.ResponseWriter, r *http.Request, _ api.Use
 	}
 	s.ctl.Wake() // a raised limit may let sessions start
 	reply(w, http.StatusOK, out)
-}
-
-func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, _ api.User) {
-	ps, err := s.ctl.Policies(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	reply(w, http.StatusOK, ps)
 }
 
 func (s *Server) uploadPolicy(w http.ResponseWriter, r *http.Request, _ api.User) {
