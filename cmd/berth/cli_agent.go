@@ -20,14 +20,15 @@ func agentCommands() []cliCommand {
 func runAgentLs(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
 	return listing(ctx, c, f, args, (*client.Client).ListAgents, func(as []api.Agent) error {
 		now := time.Now()
-		t := newCLITable(c.stdout, "ID", "GROUP", "STATUS", "ADDRESS", "CPU", "MEM", "GPU", "SESSIONS", "LAST_SEEN")
+		t := newCLITable(c.stdout, "ID", "GROUP", "STATUS", "ADDRESS", "CPU", "MEM", "GPU", "SESSIONS", "LAST_SEEN", "GPU_INFO")
 		for _, a := range as {
 			t.row(a.ID, a.Group, a.Status, a.Address,
 				humanCPU(a.Used.CPU)+"/"+humanCPU(a.Capacity.CPU),
 				humanBytes(a.Used.Mem)+"/"+humanBytes(a.Capacity.Mem),
 				fmt.Sprintf("%d/%d", a.Used.GPU, a.Capacity.GPU),
 				strconv.Itoa(a.Sessions),
-				humanAge(a.LastSeen, now)+" ago")
+				humanAge(a.LastSeen, now)+" ago",
+				a.GPUInfo)
 		}
 		return t.flush()
 	})
