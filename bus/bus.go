@@ -20,6 +20,10 @@ import (
 // Bus is a Valkey connection.
 type Bus struct {
 	c valkey.Client
+	// RetryEvery is how often Consume reads this consumer's unacknowledged
+	// messages again (a failed handler's, or those taken before a crash);
+	// zero means 5 s.
+	RetryEvery time.Duration
 }
 
 // Dial connects to the Valkey (or Redis 7) server at addr ("host:port").
@@ -80,11 +84,16 @@ func (b *Bus) Consume(ctx context.Context, log *slog.Logger, stream, group, cons
 	pendingCheck := time.Time{}
 	for ctx.Err() == nil {
 		id := ">"
-		if time.Since(pendingCheck) > 5*time.Second {
+		every := b.RetryEvery
+		if every <= 0 {
+			every = 5 * time.Second
+		}
+		if time.Since(pendingCheck) > every {
 			id = "0" // our own pending entries first
 			pendingCheck = time.Now()
 		}
-		cmd := b.c.B().Xreadgroup().Group(group, consumer).Count(64).Block(2000).Streams().Key(stream).Id(id).Build()
+		block := min(every, 2*time.Second)
+		cmd := b.c.B().Xreadgroup().Group(group, consumer).Count(64).Block(block.Milliseconds()).Streams().Key(stream).Id(id).Build()
 		res, err := b.c.Do(ctx, cmd).AsXRead()
 		if err != nil {
 			if valkey.IsValkeyNil(err) || ctx.Err() != nil {
@@ -104,8 +113,13 @@ func (b *Bus) Consume(ctx context.Context, log *slog.Logger, stream, group, cons
 		for _, e := range res[stream] {
 			data := []byte(e.FieldValues[api.StreamField])
 			if err := h(ctx, data); err != nil {
+				if ctx.Err() != nil {
+					// Shutting down: leave it pending; the next run of this
+					// consumer reads it again.
+					return ctx.Err()
+				}
 				tries[e.ID]++
-				if tries[e.ID] < 3 && ctx.Err() == nil {
+				if tries[e.ID] < 3 {
 					log.Warn("handling stream message; will retry", "stream", stream, "id", e.ID, "err", err)
 					continue
 				}

@@ -2,7 +2,9 @@ package manager_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/manager"
@@ -56,4 +58,34 @@ func TestTwoManagers(t *testing.T) {
 	if used := a.agentUsed("ha-agent"); used.CPUMilli() != n*100 || used.Mem != n*(64<<20) {
 		t.Errorf("agent usage %+v, want %d milli-CPU and %d bytes", used, n*100, n*(64<<20))
 	}
+}
+
+// TestLostCommandsAreResent drops a session's create and destroy commands
+// on the floor (the agent stopped mid-command) and checks the manager sends
+// each again once the session has stalled.
+func TestLostCommandsAreResent(t *testing.T) {
+	e := start(t, func(c *manager.Config) { c.ResendAfter = 300 * time.Millisecond })
+	a := e.agent("flaky", api.Resources{CPU: 4, Mem: 8 << 30})
+	s, err := e.admin.CreateSession(e.ctx, api.CreateSessionRequest{Name: "lost", Image: "img"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.next(api.CmdCreate, s.ID) // lost: the agent never answers
+	a.next(api.CmdCreate, s.ID) // sent again
+	a.send(api.Event{Kind: api.EvStarted, SessionID: s.ID, ContainerID: "c1"})
+	e.waitStatus(s.ID, api.StatusRunning)
+	if _, err := e.admin.DeleteSession(e.ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.next(api.CmdDestroy, s.ID) // lost
+	a.next(api.CmdDestroy, s.ID) // sent again
+	e.eventually("status_info to say the command was sent again", func() string {
+		got, err := e.admin.GetSession(e.ctx, s.ID)
+		if err != nil || got.Status != api.StatusTerminating || !strings.Contains(got.StatusInfo, "sent to agent flaky again") {
+			return fmt.Sprintf("%s %q %v", got.Status, got.StatusInfo, err)
+		}
+		return ""
+	})
+	a.send(api.Event{Kind: api.EvRemoved, SessionID: s.ID})
+	e.waitStatus(s.ID, api.StatusTerminated)
 }

@@ -47,6 +47,11 @@ type Config struct {
 	// AgentLostAfter marks an agent LOST after this long without a
 	// heartbeat (30s).
 	AgentLostAfter time.Duration
+	// ResendAfter is how long a session may stay TERMINATING before its
+	// destroy command is sent again (20s); PREPARING waits three times as
+	// long for its create command. Commands are lost when an agent stops
+	// in the middle of one; agents handle them idempotently.
+	ResendAfter time.Duration
 	// InstanceName names this manager in the event stream's consumer group
 	// (default: host name); keep it stable across restarts.
 	InstanceName string
@@ -87,6 +92,9 @@ func (c *Config) setDefaults() error {
 	if c.AgentLostAfter <= 0 {
 		c.AgentLostAfter = 30 * time.Second
 	}
+	if c.ResendAfter <= 0 {
+		c.ResendAfter = 20 * time.Second
+	}
 	if c.InstanceName == "" {
 		h, err := os.Hostname()
 		if err != nil || h == "" {
@@ -123,6 +131,7 @@ type Manager struct {
 	mu      sync.Mutex
 	modules map[string]scheduler.Policy // compiled policies by module hash
 	backoff *backoff
+	resent  map[string]time.Time // session ID -> when its command was last re-sent
 }
 
 // New connects to PostgreSQL (applying migrations) and Valkey, creates
@@ -132,7 +141,8 @@ func New(ctx context.Context, log *slog.Logger, cfg Config) (*Manager, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("configuring manager: %w", err)
 	}
-	m := &Manager{cfg: cfg, log: log, wake: make(chan struct{}, 1), modules: map[string]scheduler.Policy{}, backoff: newBackoff()}
+	m := &Manager{cfg: cfg, log: log, wake: make(chan struct{}, 1), modules: map[string]scheduler.Policy{}, backoff: newBackoff(),
+		resent: map[string]time.Time{}}
 	var err error
 	if m.db, err = database.Open(ctx, log, cfg.PostgresURL); err != nil {
 		return nil, err

@@ -50,6 +50,52 @@ func (m *Manager) sweep(ctx context.Context) {
 	for _, id := range lost {
 		m.log.Warn("agent lost: no heartbeat", "agent", id, "after", m.cfg.AgentLostAfter)
 	}
+	m.resendStalled(ctx)
+}
+
+// resendStalled re-sends the create or destroy command of sessions stuck
+// in PREPARING or TERMINATING, at most once per stall period each.
+func (m *Manager) resendStalled(ctx context.Context) {
+	now := time.Now()
+	terminatingStall, preparingStall := m.cfg.ResendAfter, 3*m.cfg.ResendAfter
+	terminating, err := m.db.StalledSessions(ctx, now.Add(-terminatingStall), api.StatusTerminating)
+	if err == nil {
+		var preparing []database.Record
+		preparing, err = m.db.StalledSessions(ctx, now.Add(-preparingStall), api.StatusPreparing)
+		terminating = append(terminating, preparing...)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("checking for stalled sessions", "err", err)
+		}
+		return
+	}
+	recs := terminating
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, at := range m.resent {
+		if now.Sub(at) > 10*time.Minute {
+			delete(m.resent, id)
+		}
+	}
+	for _, r := range recs {
+		stall := terminatingStall
+		if r.Status == api.StatusPreparing {
+			stall = preparingStall
+		}
+		if now.Sub(m.resent[r.ID]) < stall || r.Agent == "" {
+			continue
+		}
+		m.resent[r.ID] = now
+		m.log.Warn("session stalled; sending its command again", "session", r.ID, "status", r.Status, "agent", r.Agent)
+		if r.Status == api.StatusTerminating {
+			m.destroy(ctx, r.Agent, r.ID)
+			_, _ = m.db.UpdateSession(ctx, r.ID, fmt.Sprintf("terminating: destroy command sent to agent %s again", r.Agent), database.Update{})
+		} else {
+			m.sendCreate(ctx, r)
+			_, _ = m.db.UpdateSession(ctx, r.ID, fmt.Sprintf("preparing: create command sent to agent %s again", r.Agent), database.Update{})
+		}
+	}
 }
 
 func (m *Manager) passAll(ctx context.Context) {

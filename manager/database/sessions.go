@@ -260,6 +260,26 @@ func (db *DB) SessionsByStatus(ctx context.Context, statuses ...api.SessionStatu
 	return rs, nil
 }
 
+// StalledSessions lists sessions in any of the given statuses whose last
+// status change is older than before (e.g. TERMINATING for a minute: the
+// destroy command may have been lost).
+func (db *DB) StalledSessions(ctx context.Context, before time.Time, statuses ...api.SessionStatus) ([]Record, error) {
+	ss := make([]string, len(statuses))
+	for i, s := range statuses {
+		ss[i] = string(s)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+sessionCols+sessionFrom+`WHERE s.status = ANY($1)
+		AND (SELECT max(h.at) FROM session_history h WHERE h.session_id = s.id) < $2 ORDER BY s.created_at`, ss, before)
+	if err != nil {
+		return nil, fmt.Errorf("listing stalled sessions: %w", err)
+	}
+	rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Record, error) { return scanSession(r) })
+	if err != nil {
+		return nil, fmt.Errorf("listing stalled sessions: %w", err)
+	}
+	return rs, nil
+}
+
 // Update lists the fields a status change (or a plain update) sets besides
 // the status and its reason. Nil fields are kept.
 type Update struct {
