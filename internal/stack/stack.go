@@ -183,6 +183,7 @@ func Run(ctx context.Context, log *slog.Logger, cfg Config) error {
 		"BERTH_APP_PORTS="+cfg.AppPorts,
 		"BERTH_AGENT_ID="+cfg.AgentID,
 		"BERTH_ADMIN_FILE="+filepath.Join(cfg.Var, "admin.json"),
+		"BERTH_POLICY_CACHE="+filepath.Join(cfg.Var, "policy-cache"),
 	)
 	env = append(env, cfg.Env...)
 
