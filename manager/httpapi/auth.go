@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,15 +108,26 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusUnprocessableEntity, "email and password are required")
 		return
 	}
+	if wait, blocked := s.logins.Blocked(req.Email, s.now()); blocked {
+		secs := int(wait.Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		problem(w, http.StatusTooManyRequests, "too many failed logins for %s: try again in %d seconds", req.Email, secs)
+		return
+	}
 	u, hash, err := s.db.UserByEmail(r.Context(), req.Email)
 	if err != nil && !errors.Is(err, database.ErrNotFound) {
 		s.fail(w, r, err)
 		return
 	}
-	if err != nil || !auth.CheckPassword(hash, req.Password) {
+	if err != nil {
+		hash = "" // unknown email: compare against a dummy hash all the same
+	}
+	if !auth.CheckPasswordOrDummy(hash, req.Password) {
+		s.logins.Failed(req.Email, s.now())
 		problem(w, http.StatusUnauthorized, "invalid email or password")
 		return
 	}
+	s.logins.Succeeded(req.Email)
 	if u.AccessKey != "" {
 		if _, secret, err := s.db.Keypair(r.Context(), u.AccessKey); err == nil {
 			u.SecretKey = secret

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/manager/auth"
 	"github.com/berth-dev/berth/manager/database"
 )
 
@@ -67,15 +68,24 @@ type Server struct {
 	events *Broker
 	mux    *http.ServeMux
 	now    func() time.Time
+	logins *auth.Guard
 }
 
 // New returns the API server. events carries session changes to /events
 // subscribers (feed it from database.DB.OnChange).
 func New(log *slog.Logger, db *database.DB, ctl Control, events *Broker, cfg Config) *Server {
-	s := &Server{db: db, ctl: ctl, log: log, cfg: cfg, events: events, mux: http.NewServeMux(), now: time.Now}
+	s := &Server{db: db, ctl: ctl, log: log, cfg: cfg, events: events, mux: http.NewServeMux(), now: time.Now,
+		logins: auth.NewGuard(MaxLoginFails, LoginFailWindow)}
 	s.routes()
 	return s
 }
+
+// Failed logins: after MaxLoginFails for one email within LoginFailWindow,
+// logins for it answer 429 until the window has passed.
+const (
+	MaxLoginFails   = 10
+	LoginFailWindow = 15 * time.Minute
+)
 
 // MaxBody bounds every request body but a policy upload's
 // (MaxPolicySize): authentication reads and hashes the whole body.
