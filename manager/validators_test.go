@@ -114,7 +114,8 @@ func TestReservedAndDependencies(t *testing.T) {
 		t.Errorf("unknown dependency: %v", err)
 	}
 
-	at := time.Now().Add(1500 * time.Millisecond).Truncate(time.Second).Add(time.Second)
+	// far enough ahead that a slow (race-enabled, loaded) run still sees it waiting
+	at := time.Now().Add(5 * time.Second).Truncate(time.Second).Add(time.Second)
 	later, err := e.admin.CreateSession(e.ctx, api.CreateSessionRequest{Image: "img", Name: "later", Type: api.TypeBatch, StartsAt: &at})
 	if err != nil {
 		t.Fatal(err)
