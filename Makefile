@@ -8,7 +8,7 @@ export CGO_CFLAGS := -O2 -g -Wno-deprecated-declarations
 BIN := bin/berth
 TEST_TIMEOUT ?= 25m
 
-.PHONY: help run deps build images policies test test-unit lint vet fmt bench-scheduler clean clean-var
+.PHONY: help run deps build images image-jupyter policies test test-unit lint vet fmt bench-scheduler clean clean-var
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ build: ## build bin/berth
 
 images: ## build the default session images locally
 	@examples/images/build.sh --if-missing
+
+image-jupyter: ## build the optional Jupyter session image (debootstrap, as root; minutes)
+	@examples/images/jupyter/build.sh --if-missing
 
 policies: ## rebuild the built-in Wasm policies (committed)
 	@policies/builtin/build.sh
