@@ -9,11 +9,11 @@ import (
 // yet (each fails with a clear error).
 func folderCommands() []cliCommand {
 	return []cliCommand{
-		{name: "folder create", synopsis: "folder create N", about: "Create a storage folder.", run: folderStub(1, 1)},
-		{name: "folder ls", synopsis: "folder ls N [PATH]", about: "List a storage folder.", run: folderStub(1, 2)},
-		{name: "folder upload", synopsis: "folder upload N LOCAL [REMOTE]", about: "Upload a file into a storage folder (resumable).", run: folderStub(2, 3)},
-		{name: "folder download", synopsis: "folder download N REMOTE LOCAL", about: "Download a file from a storage folder (resumable).", run: folderStub(3, 3)},
-		{name: "folder rm", synopsis: "folder rm N", about: "Remove a storage folder.", run: folderStub(1, 1)},
+		{name: "folder create", synopsis: "folder create N", about: "Create a storage folder (not implemented yet).", run: folderStub(1, 1)},
+		{name: "folder ls", synopsis: "folder ls N [PATH]", about: "List a storage folder (not implemented yet).", run: folderStub(1, 2)},
+		{name: "folder upload", synopsis: "folder upload N LOCAL [REMOTE]", about: "Upload a file into a storage folder (not implemented yet).", run: folderStub(2, 3)},
+		{name: "folder download", synopsis: "folder download N REMOTE LOCAL", about: "Download a file from a storage folder (not implemented yet).", run: folderStub(3, 3)},
+		{name: "folder rm", synopsis: "folder rm N", about: "Remove a storage folder (not implemented yet).", run: folderStub(1, 1)},
 	}
 }
 
