@@ -80,6 +80,7 @@ func TestNewSessionDefaults(t *testing.T) {
 		{Image: "img", Type: "x"},
 		{Image: "img", Resources: &api.Resources{CPU: -1}},
 		{Image: "img", Priority: 101},
+		{Image: "img", Mounts: []string{"data"}},
 	} {
 		_, err := newSession(req, "u")
 		if se, ok := err.(*StatusError); !ok || se.Status != http.StatusUnprocessableEntity {

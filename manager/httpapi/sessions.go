@@ -118,6 +118,10 @@ func newSession(req api.CreateSessionRequest, owner string) (database.NewSession
 	bad := func(format string, args ...any) (database.NewSession, error) {
 		return database.NewSession{}, Errorf(http.StatusUnprocessableEntity, format, args...)
 	}
+	if len(req.Mounts) > 0 {
+		// Accepting them would start the session without its data.
+		return bad("mounts need storage folders, which this Berth does not have yet: create the session without --mount")
+	}
 	ns := database.NewSession{Name: strings.TrimSpace(req.Name), OwnerID: owner, Image: strings.TrimSpace(req.Image),
 		Type: req.Type, Group: strings.TrimSpace(req.Group), Env: req.Env, Command: req.Command, Mounts: req.Mounts,
 		Priority: req.Priority}
