@@ -54,5 +54,6 @@ bench-scheduler: ## scheduler benchmark: Wasm vs native policy, PostgreSQL commi
 clean: ## remove build outputs
 	rm -rf bin
 
-clean-var: ## remove all local state (database, Valkey data, logs)
+clean-var: ## remove all local state (database, Valkey data, logs); stop `make run` first
+	@if [ -f var/postgres.location ]; then rm -rf "$$(cat var/postgres.location)"; fi
 	rm -rf var
