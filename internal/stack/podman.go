@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berth-dev/berth/agent/runtime/podman/podmanconf"
 )
 
 type podman struct {
@@ -21,41 +23,6 @@ type podman struct {
 	socket string // unix:///...
 	conf   string
 	stop   func()
-}
-
-// ContainersConf is the containers.conf that only Berth's own Podman service
-// reads (through CONTAINERS_CONF): runc instead of crun, cgroupfs, file
-// events, and default ulimits no higher than this process may grant (Podman
-// 4.3 asks for 1048576 and caps its own NPROC at 32768).
-func ContainersConf() string {
-	nofile, nproc := hardLimit(syscall.RLIMIT_NOFILE), hardLimit(6 /* RLIMIT_NPROC */)
-	if nproc == 0 || nproc > 32768 {
-		nproc = 32768
-	}
-	if nofile == 0 || nofile > 1048576 {
-		nofile = 1048576
-	}
-	return fmt.Sprintf(`# Written by berth up for Berth's own podman service only (CONTAINERS_CONF).
-[containers]
-default_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-exit_command_delay = 5
-runtime = "runc"
-
-[network]
-network_backend = "netavark"
-`, nofile, nofile, nproc, nproc)
-}
-
-func hardLimit(res int) uint64 {
-	var r syscall.Rlimit
-	if err := syscall.Getrlimit(res, &r); err != nil {
-		return 0
-	}
-	return r.Max
 }
 
 // startPodman runs `podman system service` on a socket under dir, with the
@@ -70,7 +37,7 @@ func startPodman(ctx context.Context, log *slog.Logger, dir string) (*podman, er
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	conf := filepath.Join(dir, "containers.conf")
-	if err := os.WriteFile(conf, []byte(ContainersConf()), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(podmanconf.ContainersConf()), 0o644); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", conf, err)
 	}
 	sock := filepath.Join(dir, "podman.sock")

@@ -57,12 +57,3 @@ func TestPreflightNamesTheBusyPort(t *testing.T) {
 		t.Errorf("preflight with free ports: %v", err)
 	}
 }
-
-func TestContainersConf(t *testing.T) {
-	c := ContainersConf()
-	for _, want := range []string{`runtime = "runc"`, `cgroup_manager = "cgroupfs"`, "default_ulimits", "nproc="} {
-		if !strings.Contains(c, want) {
-			t.Errorf("containers.conf lacks %s:\n%s", want, c)
-		}
-	}
-}

@@ -23,73 +23,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/agent/runtime/podman/podmanconf"
 )
 
 // ServicePorts is the service-ports label value of the hello image: one
 // HTTP app named "web" on container port 8080.
 const ServicePorts = "web:http:8080"
 
-// maxNproc is the NPROC limit Podman 4.3 sets on itself.
-const maxNproc = 32768
-
-// ContainersConf returns a containers.conf that works on a root host without
-// systemd and with capped rlimits (see /work/shared/reference/podman.md):
-// runc, cgroupfs, file events, short exec exit delay, netavark, catatonit
-// as init, and default ulimits no higher than this process's hard limits.
-func ContainersConf() string {
-	nofile, nproc := uint64(20000), uint64(maxNproc)
-	var l syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Max < 1<<31 {
-		nofile = l.Max
-	}
-	if n := hardNproc(); n > 0 && n < nproc {
-		nproc = n
-	}
-	initPath := ""
-	for _, p := range []string{"/usr/libexec/podman/catatonit", "/usr/bin/catatonit"} {
-		if _, err := os.Stat(p); err == nil {
-			initPath = fmt.Sprintf("init_path = %q\n", p)
-			break
-		}
-	}
-	return fmt.Sprintf(`[containers]
-default_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]
-%s
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-exit_command_delay = 5
-runtime = "runc"
-
-[network]
-network_backend = "netavark"
-`, nofile, nofile, nproc, nproc, initPath)
-}
-
-// hardNproc reads the hard "Max processes" limit of this process, 0 if
-// unknown or unlimited.
-func hardNproc() uint64 {
-	data, err := os.ReadFile("/proc/self/limits")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if !strings.HasPrefix(line, "Max processes") {
-			continue
-		}
-		f := strings.Fields(strings.TrimPrefix(line, "Max processes"))
-		if len(f) >= 2 {
-			n, _ := strconv.ParseUint(f[1], 10, 64)
-			return n
-		}
-	}
-	return 0
-}
+// ContainersConf is podmanconf.ContainersConf: the containers.conf the
+// test services read.
+func ContainersConf() string { return podmanconf.ContainersConf() }
 
 // need skips t when podman is not installed.
 func need(t testing.TB) {
