@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/api/client"
 )
 
 // sessionCommands are `berth session ...`.
@@ -292,6 +293,28 @@ func runSessionLs(ctx context.Context, c *cli, f *cmdFlags, args []string) error
 }
 
 // sessionRef parses the one positional argument S of a session command.
+// onSession runs a command on one session (named by the only argument):
+// call, then print its answer as JSON with --json, else through human.
+func onSession[T any](ctx context.Context, c *cli, f *cmdFlags, args []string,
+	call func(*client.Client, context.Context, string) (T, error), human func(T) error) error {
+	ref, err := sessionRef(f, args)
+	if err != nil {
+		return err
+	}
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	v, err := call(cl, ctx, ref)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return printJSON(c.stdout, v)
+	}
+	return human(v)
+}
+
 func sessionRef(f *cmdFlags, args []string) (string, error) {
 	if err := f.parse(args); err != nil {
 		return "", err
@@ -304,79 +327,66 @@ func sessionRef(f *cmdFlags, args []string) (string, error) {
 
 // runSessionInfo runs `berth session info`.
 func runSessionInfo(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
-	ref, err := sessionRef(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
-	if err != nil {
-		return err
-	}
-	s, err := cl.GetSession(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, s)
-	}
-	t := newCLITable(c.stdout)
-	field := func(k, v string) { t.row(k+":", v) }
-	field("ID", s.ID)
-	field("Name", s.Name)
-	field("Owner", s.Owner)
-	field("Image", s.Image)
-	field("Type", string(s.Type))
-	field("Group", s.Group)
-	status := string(s.Status)
-	if s.StatusInfo != "" {
-		status += " (" + s.StatusInfo + ")"
-	}
-	field("Status", status)
-	field("Agent", s.Agent)
-	field("Resources", humanResources(s.Resources))
-	if s.Priority != 0 {
-		field("Priority", strconv.Itoa(s.Priority))
-	}
-	if s.StartsAt != nil {
-		field("Starts at", humanTime(*s.StartsAt))
-	}
-	for _, d := range s.DependsOn {
-		field("Depends on", d)
-	}
-	field("Created", humanTime(s.CreatedAt))
-	if s.StartedAt != nil {
-		field("Started", humanTime(*s.StartedAt))
-	}
-	if s.EndedAt != nil {
-		field("Ended", humanTime(*s.EndedAt))
-	}
-	if s.Result != "" {
-		field("Result", s.Result)
-	}
-	if s.ExitCode != nil {
-		field("Exit code", strconv.Itoa(*s.ExitCode))
-	}
-	if len(s.Command) > 0 {
-		field("Command", strings.Join(s.Command, " "))
-	}
-	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
-		field("Env", k+"="+s.Env[k])
-	}
-	for _, m := range s.Mounts {
-		field("Mount", m)
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if len(s.History) == 0 {
-		return nil
-	}
-	fmt.Fprintln(c.stdout, "\nHistory:")
-	t = newCLITable(c.stdout, "  TIME", "STATUS", "INFO")
-	for _, h := range s.History {
-		t.row("  "+humanTime(h.At), string(h.Status), h.Info)
-	}
-	return t.flush()
+	return onSession(ctx, c, f, args, (*client.Client).GetSession, func(s api.Session) error {
+		t := newCLITable(c.stdout)
+		field := func(k, v string) { t.row(k+":", v) }
+		field("ID", s.ID)
+		field("Name", s.Name)
+		field("Owner", s.Owner)
+		field("Image", s.Image)
+		field("Type", string(s.Type))
+		field("Group", s.Group)
+		status := string(s.Status)
+		if s.StatusInfo != "" {
+			status += " (" + s.StatusInfo + ")"
+		}
+		field("Status", status)
+		field("Agent", s.Agent)
+		field("Resources", humanResources(s.Resources))
+		if s.Priority != 0 {
+			field("Priority", strconv.Itoa(s.Priority))
+		}
+		if s.StartsAt != nil {
+			field("Starts at", humanTime(*s.StartsAt))
+		}
+		for _, d := range s.DependsOn {
+			field("Depends on", d)
+		}
+		field("Created", humanTime(s.CreatedAt))
+		if s.StartedAt != nil {
+			field("Started", humanTime(*s.StartedAt))
+		}
+		if s.EndedAt != nil {
+			field("Ended", humanTime(*s.EndedAt))
+		}
+		if s.Result != "" {
+			field("Result", s.Result)
+		}
+		if s.ExitCode != nil {
+			field("Exit code", strconv.Itoa(*s.ExitCode))
+		}
+		if len(s.Command) > 0 {
+			field("Command", strings.Join(s.Command, " "))
+		}
+		for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+			field("Env", k+"="+s.Env[k])
+		}
+		for _, m := range s.Mounts {
+			field("Mount", m)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		if len(s.History) == 0 {
+			return nil
+		}
+		fmt.Fprintln(c.stdout, "\nHistory:")
+		t = newCLITable(c.stdout, "  TIME", "STATUS", "INFO")
+		for _, h := range s.History {
+			t.row("  "+humanTime(h.At), string(h.Status), h.Info)
+		}
+		return t.flush()
+	})
 }
 
 // runSessionRm runs `berth session rm`.
@@ -413,23 +423,10 @@ func runSessionRm(ctx context.Context, c *cli, f *cmdFlags, args []string) error
 
 // runSessionLogs runs `berth session logs`.
 func runSessionLogs(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
-	ref, err := sessionRef(f, args)
-	if err != nil {
+	return onSession(ctx, c, f, args, (*client.Client).SessionLogs, func(logs api.Logs) error {
+		_, err := io.WriteString(c.stdout, logs.Logs)
 		return err
-	}
-	cl, err := c.client(f)
-	if err != nil {
-		return err
-	}
-	logs, err := cl.SessionLogs(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, logs)
-	}
-	_, err = io.WriteString(c.stdout, logs.Logs)
-	return err
+	})
 }
 
 // runSessionExec runs `berth session exec`.
@@ -476,36 +473,23 @@ func runSessionExec(ctx context.Context, c *cli, f *cmdFlags, args []string) err
 
 // runSessionApps runs `berth session apps`.
 func runSessionApps(ctx context.Context, c *cli, f *cmdFlags, args []string) error {
-	ref, err := sessionRef(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
-	if err != nil {
-		return err
-	}
-	apps, err := cl.SessionApps(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		return printJSON(c.stdout, apps)
-	}
-	portURLs := false
-	for _, a := range apps {
-		portURLs = portURLs || a.PortURL != ""
-	}
-	header := []string{"NAME", "PROTOCOL", "URL", "OPEN_URL"}
-	if portURLs {
-		header = append(header, "PORT_URL")
-	}
-	t := newCLITable(c.stdout, header...)
-	for _, a := range apps {
-		row := []string{a.Name, a.Protocol, a.URL, a.OpenURL}
-		if portURLs {
-			row = append(row, a.PortURL)
+	return onSession(ctx, c, f, args, (*client.Client).SessionApps, func(apps []api.App) error {
+		portURLs := false
+		for _, a := range apps {
+			portURLs = portURLs || a.PortURL != ""
 		}
-		t.row(row...)
-	}
-	return t.flush()
+		header := []string{"NAME", "PROTOCOL", "URL", "OPEN_URL"}
+		if portURLs {
+			header = append(header, "PORT_URL")
+		}
+		t := newCLITable(c.stdout, header...)
+		for _, a := range apps {
+			row := []string{a.Name, a.Protocol, a.URL, a.OpenURL}
+			if portURLs {
+				row = append(row, a.PortURL)
+			}
+			t.row(row...)
+		}
+		return t.flush()
+	})
 }
