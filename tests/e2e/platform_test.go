@@ -63,8 +63,7 @@ func TestPlatform(t *testing.T) {
 		t.Errorf("app URL = %q open_url = %q, want prefix %q", app.URL, app.OpenURL, wantPrefix)
 	}
 	checkNoAccess(t, app.URL)
-	b := browser()
-	body := fetch(t, b, app.OpenURL, 200)
+	b, app, body := openApp(t, s, "demo")
 	if !strings.Contains(body, "Hello from Berth") {
 		t.Fatalf("open_url did not reach the app: %q", body)
 	}
@@ -168,7 +167,7 @@ func TestPlatform(t *testing.T) {
 	if len(mapps) != 1 || mapps[0].Name != "site" {
 		t.Fatalf("apps of mine = %+v", mapps)
 	}
-	if body := fetch(t, browser(), mapps[0].OpenURL, 200); !strings.Contains(body, "Hello from Berth") {
+	if _, _, body := openApp(t, s, "mine"); !strings.Contains(body, "Hello from Berth") {
 		t.Errorf("user image app: %q", body)
 	}
 
@@ -230,8 +229,8 @@ func TestPlatform(t *testing.T) {
 	if rm.Status != api.StatusTerminated {
 		t.Errorf("after restart mine is %s, want TERMINATED", rm.Status)
 	}
-	s.mustJSON(&apps, "session", "apps", "demo")
 	eventually(t, 30*time.Second, "app answers after restart", func() error {
+		s.mustJSON(&apps, "session", "apps", "demo") // a fresh one-time token each try
 		resp, err := browser().Get(apps[0].OpenURL)
 		if err != nil {
 			return err
@@ -243,6 +242,36 @@ func TestPlatform(t *testing.T) {
 		return nil
 	})
 	s.berth("session", "rm", "demo")
+}
+
+// openApp opens the first app of session through a fresh open_url,
+// retrying (with a new one-time token each time) while the app is still
+// starting. It returns the browser holding the app cookie, the app with the
+// open_url that was used, and the page.
+func openApp(t *testing.T, s *stack, session string) (*http.Client, api.App, string) {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		var apps []api.App
+		s.mustJSON(&apps, "session", "apps", session)
+		if len(apps) == 0 {
+			t.Fatalf("session %s has no apps", session)
+		}
+		b := browser()
+		resp, err := b.Get(apps[0].OpenURL)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			return b, apps[0], string(body)
+		}
+		last = fmt.Sprintf("%d %.200s", resp.StatusCode, body)
+	}
+	t.Fatalf("app of %s never answered through its open_url: %s", session, last)
+	return nil, api.App{}, ""
 }
 
 func checkNoAccess(t *testing.T, url string) {
