@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,37 @@ type env struct {
 	admin *client.Client
 	// pg and valkey are the servers this manager uses.
 	pg, valkey string
+	// logs holds what the manager logged.
+	logs *logBuffer
+}
+
+// logBuffer keeps a manager's log lines for tests to search.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lines returns the logged lines that contain every one of subs.
+func (b *logBuffer) lines(subs ...string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+next:
+	for _, l := range strings.Split(b.buf.String(), "\n") {
+		for _, s := range subs {
+			if !strings.Contains(l, s) {
+				continue next
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 func start(t *testing.T, opts ...func(*manager.Config)) *env {
@@ -52,10 +84,12 @@ func start(t *testing.T, opts ...func(*manager.Config)) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	pg := dbtest.Start(t)
 	valkey := bustest.StartRedis(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	var w io.Writer = logs
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		w = io.MultiWriter(logs, &testWriter{t})
 	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := manager.Config{
 		PostgresURL: pg, ValkeyAddr: valkey, Secret: secret,
 		PublicURL: "http://localhost:8080", AppsDomain: "apps.localhost", EdgePort: 8080, AppPorts: [2]int{10200, 10210},
@@ -84,7 +118,7 @@ func start(t *testing.T, opts ...func(*manager.Config)) *env {
 		b.Close()
 		m.Close()
 	})
-	return &env{t: t, ctx: ctx, srv: srv, bus: b, pg: cfg.PostgresURL, valkey: cfg.ValkeyAddr,
+	return &env{t: t, ctx: ctx, srv: srv, bus: b, pg: cfg.PostgresURL, valkey: cfg.ValkeyAddr, logs: logs,
 		admin: client.New(srv.URL, adminAK, adminSK, client.WithPollInterval(50*time.Millisecond))}
 }
 

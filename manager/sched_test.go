@@ -99,7 +99,9 @@ func TestHostilePolicies(t *testing.T) {
 			(br_if $full (i32.eq (memory.grow (i32.const 64)) (i32.const -1))) (br $grow)))
 			(i32.store (i32.mul (memory.size) (i32.const 65536)) (i32.const 1))`, decisionMagic), true, "has 1 CPU free"},
 		{"garbage", picker(``, "0x12345678"), true, "has 1 CPU free"},
-		{"overcommit", picker(``, decisionMagic), false, "does not fit agent a1"},
+		// s3's pick is dropped in the first pass ("does not fit agent
+		// a1"); later passes, with a1 full, say so without the policy.
+		{"overcommit", picker(``, decisionMagic), false, "has 1 CPU free"},
 		{"duplicate", picker(`(call $pick (i32.const 0) (i32.const 0))`, decisionMagic), false, "has 1 CPU free"},
 		{"unknown-ids", picker(`(call $pick (i32.const 0) (i32.const 9))`, decisionMagic), false, "has 1 CPU free"},
 	}
@@ -111,7 +113,6 @@ func TestHostilePolicies(t *testing.T) {
 				c.PolicyMemoryPages = 1024
 			})
 			events := e.subscribeAll()
-			e.agent("a1", api.Resources{CPU: 2, Mem: 4 << 30})
 			if _, err := e.admin.UploadPolicy(e.ctx, tt.name, "scheduler", wasm); err != nil {
 				t.Fatalf("upload: %v", err)
 			}
@@ -127,6 +128,9 @@ func TestHostilePolicies(t *testing.T) {
 				}
 				ids = append(ids, s.ID)
 			}
+			// The agent joins only now, so one pass sees all three
+			// sessions and the policy's picks for s3 are really checked.
+			e.agent("a1", api.Resources{CPU: 2, Mem: 4 << 30})
 			by := tt.name
 			if tt.fallback {
 				by = "fifo-dispersed"
@@ -152,6 +156,11 @@ func TestHostilePolicies(t *testing.T) {
 			})
 			if u := e.agentUsed("a1"); u != (api.Resources{CPU: 2, Mem: 2 << 30}) {
 				t.Errorf("agent used %+v, want exactly 2 CPU, 2 GiB", u)
+			}
+			if tt.name == "overcommit" {
+				if l := e.logs.lines("policy pick dropped by the re-check", "session="+ids[2], "does not fit agent a1"); len(l) == 0 {
+					t.Errorf("no log line says s3's pick onto a1 was dropped")
+				}
 			}
 			if !tt.fallback {
 				return
