@@ -90,9 +90,8 @@ type selector interface {
 type ranked struct {
 	l      *ledger
 	better func(a, b int) bool
-	heap   []int
-	pos    []int
-	walk   []int // heap positions still to visit, itself a heap
+	agents indexHeap[int] // agents still in the running, best first
+	walk   indexHeap[int] // positions in agents still to visit, best first
 	least  abi.Resources
 }
 
@@ -101,13 +100,13 @@ const maxWalk = 64
 
 func newRanked(l *ledger, better func(a, b int) bool, sessions []abi.Session) *ranked {
 	n := len(l.cpu)
-	d := &ranked{l: l, better: better, heap: make([]int, n), pos: make([]int, n)}
-	for i := range d.heap {
-		d.heap[i], d.pos[i] = i, i
+	d := &ranked{l: l, better: better}
+	d.agents = indexHeap[int]{items: make([]int, n), pos: make([]int, n), less: better}
+	for i := range d.agents.items {
+		d.agents.items[i] = i
 	}
-	for i := n/2 - 1; i >= 0; i-- {
-		d.down(i)
-	}
+	d.agents.init()
+	d.walk = indexHeap[int]{less: func(p, q int) bool { return better(d.agents.items[p], d.agents.items[q]) }}
 	for i, s := range sessions {
 		if i == 0 {
 			d.least = s.Request
@@ -121,31 +120,32 @@ func newRanked(l *ledger, better func(a, b int) bool, sessions []abi.Session) *r
 }
 
 func (d *ranked) pick(r abi.Resources) int {
-	for len(d.heap) > 0 && !d.l.fits(d.heap[0], d.least) {
-		d.remove(0)
+	h := &d.agents
+	for len(h.items) > 0 && !d.l.fits(h.items[0], d.least) {
+		h.removeAt(0)
 	}
-	if len(d.heap) == 0 {
+	if len(h.items) == 0 {
 		return -1
 	}
-	if top := d.heap[0]; d.l.fits(top, r) {
+	if top := h.items[0]; d.l.fits(top, r) {
 		return top
 	}
-	d.walk = d.walk[:0]
+	d.walk.items = d.walk.items[:0]
 	d.pushWalk(1)
 	d.pushWalk(2)
 	for range maxWalk {
-		if len(d.walk) == 0 {
+		if len(d.walk.items) == 0 {
 			return -1 // visited every agent
 		}
-		p := d.popWalk()
-		if a := d.heap[p]; d.l.fits(a, r) {
+		p := d.walk.pop()
+		if a := h.items[p]; d.l.fits(a, r) {
 			return a
 		}
 		d.pushWalk(2*p + 1)
 		d.pushWalk(2*p + 2)
 	}
 	best := -1
-	for _, a := range d.heap {
+	for _, a := range h.items {
 		if d.l.fits(a, r) && (best < 0 || d.better(a, best)) {
 			best = a
 		}
@@ -155,97 +155,14 @@ func (d *ranked) pick(r abi.Resources) int {
 
 func (d *ranked) take(a int, r abi.Resources) {
 	d.l.take(a, r)
-	d.down(d.up(d.pos[a]))
+	d.agents.fix(d.agents.pos[a])
 }
 
-// remove takes heap position i out of the heap.
-func (d *ranked) remove(i int) {
-	last := len(d.heap) - 1
-	d.swap(i, last)
-	d.heap = d.heap[:last]
-	if i < last {
-		d.down(d.up(i))
-	}
-}
-
-func (d *ranked) swap(i, j int) {
-	h := d.heap
-	h[i], h[j] = h[j], h[i]
-	d.pos[h[i]], d.pos[h[j]] = i, j
-}
-
-func (d *ranked) up(i int) int {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !d.better(d.heap[i], d.heap[p]) {
-			break
-		}
-		d.swap(i, p)
-		i = p
-	}
-	return i
-}
-
-func (d *ranked) down(i int) {
-	h := d.heap
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && d.better(h[r], h[l]) {
-			m = r
-		}
-		if !d.better(h[m], h[i]) {
-			return
-		}
-		d.swap(i, m)
-		i = m
-	}
-}
-
-// pushWalk adds heap position p (if it exists) to the walk.
+// pushWalk adds position p of the agents heap (if it exists) to the walk.
 func (d *ranked) pushWalk(p int) {
-	if p >= len(d.heap) {
-		return
+	if p < len(d.agents.items) {
+		d.walk.push(p)
 	}
-	w := append(d.walk, p)
-	for i := len(w) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !d.better(d.heap[w[i]], d.heap[w[parent]]) {
-			break
-		}
-		w[i], w[parent] = w[parent], w[i]
-		i = parent
-	}
-	d.walk = w
-}
-
-// popWalk removes and returns the walk's best heap position.
-func (d *ranked) popWalk() int {
-	w := d.walk
-	top := w[0]
-	last := len(w) - 1
-	w[0] = w[last]
-	w = w[:last]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= len(w) {
-			break
-		}
-		m := l
-		if r := l + 1; r < len(w) && d.better(d.heap[w[r]], d.heap[w[l]]) {
-			m = r
-		}
-		if !d.better(d.heap[w[m]], d.heap[w[i]]) {
-			break
-		}
-		w[i], w[m] = w[m], w[i]
-		i = m
-	}
-	d.walk = w
-	return top
 }
 
 // roundRobin takes the first fitting agent at or after the cursor and

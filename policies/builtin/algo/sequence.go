@@ -80,8 +80,7 @@ type drfSequencer struct {
 	// queues[o] holds owner o's sessions of the current band, oldest first.
 	queues [][]int
 	heads  []int
-	heap   []uint32 // owners with sessions left in the current band
-	pos    []int    // owner's position in heap, -1 when absent
+	owners indexHeap[uint32] // owners with sessions left in the current band
 	// bands are session positions grouped by priority, highest first.
 	bands [][]int
 	band  int
@@ -95,8 +94,8 @@ func newDRFSequencer(b *abi.Batch) (*drfSequencer, error) {
 		share:  make([]float64, len(b.Owners)),
 		queues: make([][]int, len(b.Owners)),
 		heads:  make([]int, len(b.Owners)),
-		pos:    make([]int, len(b.Owners)),
 	}
+	d.owners = indexHeap[uint32]{pos: make([]int, len(b.Owners)), less: d.ownerLess}
 	for o := range d.usage {
 		d.share[o] = d.dominant(d.usage[o])
 	}
@@ -149,20 +148,17 @@ func (d *drfSequencer) loadBand() {
 	for o := range d.queues {
 		d.queues[o] = d.queues[o][:0]
 		d.heads[o] = 0
-		d.pos[o] = -1
+		d.owners.pos[o] = -1
 	}
-	d.heap = d.heap[:0]
+	d.owners.items = d.owners.items[:0]
 	for _, s := range d.bands[d.band] { // already oldest first
 		o := d.ss[s].Owner
 		if len(d.queues[o]) == 0 {
-			d.pos[o] = len(d.heap)
-			d.heap = append(d.heap, o)
+			d.owners.items = append(d.owners.items, o)
 		}
 		d.queues[o] = append(d.queues[o], s)
 	}
-	for i := len(d.heap)/2 - 1; i >= 0; i-- {
-		d.down(i)
-	}
+	d.owners.init()
 }
 
 // ownerLess orders owners by dominant share, then by their oldest waiting
@@ -178,46 +174,22 @@ func (d *drfSequencer) ownerLess(a, b uint32) bool {
 	return a < b
 }
 
-func (d *drfSequencer) down(i int) {
-	h := d.heap
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && d.ownerLess(h[r], h[l]) {
-			m = r
-		}
-		if !d.ownerLess(h[m], h[i]) {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		d.pos[h[i]], d.pos[h[m]] = i, m
-		i = m
-	}
-}
-
 func (d *drfSequencer) next() (int, bool) {
-	for len(d.heap) == 0 {
+	h := &d.owners
+	for len(h.items) == 0 {
 		d.band++
 		if d.band >= len(d.bands) {
 			return 0, false
 		}
 		d.loadBand()
 	}
-	o := d.heap[0]
+	o := h.items[0]
 	s := d.queues[o][d.heads[o]]
 	d.heads[o]++
 	if d.heads[o] == len(d.queues[o]) {
-		last := len(d.heap) - 1
-		d.heap[0] = d.heap[last]
-		d.pos[d.heap[0]] = 0
-		d.pos[o] = -1
-		d.heap = d.heap[:last]
-	}
-	if len(d.heap) > 0 {
-		d.down(0)
+		h.pop()
+	} else {
+		h.down(0) // its next session is younger: o only moves down
 	}
 	return s, true
 }
@@ -229,8 +201,8 @@ func (d *drfSequencer) placed(s int) {
 	o := d.ss[s].Owner
 	d.usage[o] = d.usage[o].Add(d.ss[s].Request)
 	d.share[o] = d.dominant(d.usage[o])
-	if i := d.pos[o]; i >= 0 {
-		d.down(i)
+	if i := d.owners.pos[o]; i >= 0 {
+		d.owners.down(i)
 	}
 }
 
