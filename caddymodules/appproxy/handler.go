@@ -76,11 +76,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision connects the handler to the berth app.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	a, err := ctx.App("berth")
+	a, err := edge.FromContext(ctx)
 	if err != nil {
-		return fmt.Errorf("loading berth app: %w", err)
+		return err
 	}
-	h.app = a.(*edge.App)
+	h.app = a
 	h.rv = resolver{domain: h.app.AppsDomain, ports: h.app.Ports(), table: h.app.Table()}
 	h.log = ctx.Slogger()
 	h.now = time.Now

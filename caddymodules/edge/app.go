@@ -5,7 +5,7 @@
 // api.RoutesChannel, plus a full resync every few seconds). Session routes
 // change without any Caddy config reload.
 //
-// Handlers reach the app with ctx.App("berth") in their Provision.
+// Handlers reach the app with FromContext in their Provision.
 package edge
 
 import (
@@ -267,6 +267,15 @@ func (a *App) BurnNonce(ctx context.Context, nonce string) error {
 }
 
 // Table returns the route table.
+// FromContext loads the berth app for a handler's Provision.
+func FromContext(ctx caddy.Context) (*App, error) {
+	a, err := ctx.App("berth")
+	if err != nil {
+		return nil, fmt.Errorf("loading berth app: %w", err)
+	}
+	return a.(*App), nil
+}
+
 func (a *App) Table() *Table { return a.table }
 
 // SecretKey returns the decoded app-token secret.

@@ -53,11 +53,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision connects the handler to the berth app and the UI files.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	a, err := ctx.App("berth")
+	a, err := edge.FromContext(ctx)
 	if err != nil {
-		return fmt.Errorf("loading berth app: %w", err)
+		return err
 	}
-	h.app = a.(*edge.App)
+	h.app = a
 	if h.HealthTimeout <= 0 {
 		h.HealthTimeout = caddy.Duration(2 * time.Second)
 	}
